@@ -1,0 +1,5 @@
+import sys
+
+from ztbulk.cli import main
+
+sys.exit(main())

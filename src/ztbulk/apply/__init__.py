@@ -1,0 +1,1 @@
+"""Apply stage: the registry, resolution and batched updates (the import job; not built yet)."""

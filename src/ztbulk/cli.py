@@ -1,0 +1,163 @@
+"""The `ztbulk` command: parses arguments, calls the library, prints. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ztbulk import api
+from ztbulk.domain import Actor
+from ztbulk.errors import ZtbulkError
+from ztbulk.parse import ParseConfig
+from ztbulk.report.model import CheckReport
+from ztbulk.sample import SampleSpec, generate
+from ztbulk.validate import Catalog
+
+PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+EXIT_USAGE, EXIT_INTERNAL = 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ztbulk", description="Check and apply zero-touch enrollment device CSV files."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chk = sub.add_parser("check", help="validate a CSV file and report every row's outcome")
+    chk.add_argument("file", type=Path, metavar="FILE")
+    chk.add_argument("--as", dest="actor", choices=[a.value for a in Actor], default="customer")
+    chk.add_argument("--catalog", type=Path, metavar="CSV", help="manufacturer,model list")
+    chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
+    chk.add_argument("--format", choices=["text", "json"], default="text")
+    demo = sub.add_parser("demo", help="generate a sample file with defects and check it")
+    demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
+    demo.add_argument("--rows", type=int, default=200_000, metavar="N")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage line
+        return EXIT_USAGE if exc.code else 0
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _demo(args)
+    except ZtbulkError as exc:
+        print(f"ztbulk: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ztbulk: interrupted.", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:
+        crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
+        crash.write_text(traceback.format_exc(), encoding="utf-8")
+        print(
+            f"ztbulk: internal error ({type(exc).__name__}: {exc}); details in {crash}. "
+            "Nothing was applied; run the command again, and report the file if it repeats.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _config() -> ParseConfig:
+    limit = os.environ.get("ZTBULK_MAX_FILE_BYTES")
+    if limit is None:
+        return ParseConfig()
+    try:
+        return ParseConfig(max_bytes=int(limit))
+    except ValueError:
+        raise ZtbulkError(f"ZTBULK_MAX_FILE_BYTES={limit!r} is not a whole number.") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    bar = _progress_bar(path, sys.stderr) if args.format == "text" else None
+    report = api.check(
+        path,
+        actor=args.actor,
+        catalog=args.catalog,
+        out_dir=args.out,
+        config=_config(),
+        progress=bar,
+    )
+    if bar is not None:
+        bar.done()
+    if args.format == "json":
+        print(report.to_json())
+    else:
+        print_summary(report, sys.stdout)
+    return report.exit_code
+
+
+def _demo(args: argparse.Namespace) -> int:
+    folder: Path = args.dir
+    sample = folder / "devices.csv"
+    print(f"Generating {args.rows:,} rows with defects into {sample} ...")
+    generate(SampleSpec(rows=args.rows), sample, Catalog.packaged())
+    report = api.check(sample, out_dir=folder / "check", progress=_progress_bar(sample, sys.stderr))
+    print_summary(report, sys.stdout)
+    # The demo shows defects on purpose: finding them is success.
+    return 0 if report.rows else 1
+
+
+class _ProgressBar:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.start, self.shown = stream, time.monotonic(), False
+
+    def __call__(self, done: int, total: int, rows: int) -> None:
+        frac = min(done / total, 1.0)
+        filled = int(frac * 30)
+        rate = rows / max(time.monotonic() - self.start, 1e-6)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {frac:6.1%}  {rows:,} rows  {rate:,.0f} rows/s"
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+def _progress_bar(path: Path, stream: TextIO) -> _ProgressBar | None:
+    try:
+        big = path.stat().st_size >= PROGRESS_MIN_BYTES
+    except OSError:
+        return None
+    return _ProgressBar(stream) if big and stream.isatty() else None
+
+
+def print_summary(report: CheckReport, out: TextIO) -> None:
+    w = out.write
+    w(f"{report.file.name}: {report.rows:,} data rows, {report.blank:,} blank")
+    w(f" (as {report.actor}, mode {report.mode or '-'})\n")
+    for issue in report.file_errors:
+        w(f"  FILE ERROR {issue['code']}: {issue['message']}\n")
+    for issue in report.warnings:
+        w(f"  warning {issue['code']}: {issue['message']}\n")
+    if report.outcomes:
+        w("\n  outcome      rows\n")
+        for name, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1]):
+            w(f"  {name:<10} {n:>10,}\n")
+    if report.codes:
+        w("\n  code                          rows\n")
+        for name, n in sorted(report.codes.items(), key=lambda kv: -kv[1]):
+            w(f"  {name:<26} {n:>10,}\n")
+    if report.first_failures:
+        w("\n  first failing lines:\n")
+        for f in report.first_failures[:10]:
+            w(f"  line {f.line:>8}  {','.join(f.codes)}: {f.message}\n")
+    took = report.timings.get("total", 0.0)
+    w(f"\nReports in {report.out_dir} ({took:.2f} s). Exit code {report.exit_code}.\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Stream data records out of the UTF-8 byte stream, one batch per chunk, with line numbers.
+
+How a chunk is read, and why:
+- Polars reads the chunk as *physical lines* (one string column, quoting off). That is its
+  fastest path, keeps empty lines as rows, so row i is exactly line `first_line + i`.
+- Lines without a quote, a NUL or a bad byte (nearly all of them) are split on the delimiter
+  with vectorised string expressions; a field count other than the header's is ROW_MALFORMED.
+- The few "special" lines go through Python's `csv` module, which knows RFC 4180 quoting and
+  joins quoted fields that span lines. A quote that does not close within
+  `max_record_lines` (or a closing quote followed by text) spoils only the line it starts on;
+  the lines after it are read again as records of their own, so no good row is lost.
+- A quoted record still open at the end of a chunk is carried into the next chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ztbulk.codes import Code, mask_of
+from ztbulk.parse.config import ParseConfig
+from ztbulk.parse.header import Header
+
+MALFORMED = mask_of(Code.ROW_MALFORMED)
+BAD_ENCODING = mask_of(Code.FIELD_ENCODING)
+_LINE_SEPARATOR = "\x1f"  # a byte never expected in CSV text; a chunk holding it reads slowly
+
+
+def field_names(width: int) -> list[str]:
+    """Raw field columns are positional (`f0`, `f1`, ...): header names may repeat or be empty."""
+    return [f"f{i}" for i in range(width)]
+
+
+@dataclass
+class RawBatch:
+    """Data records of one chunk.
+
+    `frame` columns: `line` (Int64), `parse_mask` (UInt64: ROW_MALFORMED or FIELD_ENCODING or 0),
+    `raw` (the record's text when malformed, else null) and `f0..fN` (values as written).
+    """
+
+    frame: pl.DataFrame
+    blank: int  # blank lines and all-blank records (not data rows)
+    bytes_read: int  # bytes of the stream consumed so far
+
+
+class RecordReader:
+    def __init__(self, path: Path, header: Header, config: ParseConfig) -> None:
+        self.path, self.header, self.config = path, header, config
+        self.schema: dict[str, pl.DataType] = {
+            "line": pl.Int64(),
+            "parse_mask": pl.UInt64(),
+            "raw": pl.String(),
+            **{name: pl.String() for name in field_names(header.width)},
+        }
+
+    def __iter__(self) -> Iterator[RawBatch]:
+        line_no = 1 + self.header.lines
+        carry = b""
+        with self.path.open("rb") as f:
+            f.seek(self.header.data_offset)
+            offset = self.header.data_offset
+            while True:
+                block = f.read(self.config.chunk_bytes)
+                final = not block
+                buf = carry + block
+                if not final:
+                    cut = buf.rfind(b"\n") + 1
+                    if cut == 0:  # one line longer than a chunk: read on
+                        carry = buf
+                        continue
+                    buf, carry = buf[:cut], buf[cut:]
+                else:
+                    carry = b""
+                if buf:
+                    chunk = _Chunk(buf, line_no, self, final)
+                    frame, blank, used_lines, used_bytes = chunk.parse()
+                    carry = buf[used_bytes:] + carry
+                    line_no += used_lines
+                    offset += used_bytes
+                    yield RawBatch(frame, blank, offset)
+                if final and not carry:
+                    return
+
+
+class _Chunk:
+    """One chunk of whole lines (ending with LF unless it is the last)."""
+
+    def __init__(self, data: bytes, first_line: int, reader: RecordReader, final: bool) -> None:
+        self.data, self.first_line, self.final = data, first_line, final
+        self.delim = reader.header.delimiter
+        self.width = reader.header.width
+        self.eol = "\r\n" if reader.header.crlf else "\n"
+        self.schema = reader.schema
+        self.max_lines = reader.config.max_record_lines
+
+    def parse(self) -> tuple[pl.DataFrame, int, int, int]:
+        """Return (records, blank count, lines used, bytes used)."""
+        lines, bad = self._lines()
+        specials = self._special_lines(lines, bad)
+        slow_rows, taken, cut = self._parse_special(lines, specials, bad)
+        n_used = lines.len() if cut is None else cut
+        fast = self._parse_plain(lines, taken, n_used)
+        slow_records = [row for row in slow_rows if row is not None]
+        blank = (n_used - len(taken) - fast.height) + (len(slow_rows) - len(slow_records))
+        if slow_records:
+            slow = pl.DataFrame(slow_records, schema=self.schema, orient="row")
+            fast = pl.concat([fast, slow]).sort("line")
+        bytes_used = len(self.data) if cut is None else self._offset_of_line(cut, lines.len())
+        return fast, blank, n_used, bytes_used
+
+    # -- physical lines ---------------------------------------------------------------
+
+    def _lines(self) -> tuple[pl.Series, set[int]]:
+        """The chunk's physical lines (CR of CRLF removed) and the indexes of invalid UTF-8."""
+        expected = self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
+        bad: set[int] = set()
+        if _LINE_SEPARATOR.encode() not in self.data:
+            try:
+                lines = self._polars_lines("utf8")
+            except pl.exceptions.ComputeError:
+                bad = self._invalid_lines()
+                lines = self._polars_lines("utf8-lossy")
+            if lines.len() == expected:
+                return lines, bad
+        # Fallback (a chunk holding the separator byte): split in Python.
+        text = self.data.decode("utf-8", "replace").split("\n")
+        if self.data.endswith(b"\n"):
+            text.pop()
+        bad = self._invalid_lines()
+        return pl.Series("t", [t.removesuffix("\r") for t in text], pl.String), bad
+
+    def _polars_lines(self, encoding: str) -> pl.Series:
+        return pl.read_csv(
+            self.data,
+            has_header=False,
+            separator=_LINE_SEPARATOR,
+            quote_char=None,
+            schema={"t": pl.String},
+            truncate_ragged_lines=True,
+            empty_string_is_null=False,
+            encoding=encoding,
+        ).to_series()
+
+    def _invalid_lines(self) -> set[int]:
+        """Indexes of lines holding bytes that are not UTF-8, found by decoding past each error."""
+        bad: set[int] = set()
+        view = memoryview(self.data)
+        pos, line, n = 0, 0, len(self.data)
+        while pos < n:
+            try:
+                str(view[pos:], "utf-8")
+                break
+            except UnicodeDecodeError as exc:
+                err = pos + exc.start
+                line += self.data.count(b"\n", pos, err)
+                bad.add(line)
+                nxt = self.data.find(b"\n", err)
+                if nxt < 0:
+                    break
+                pos, line = nxt + 1, line + 1
+        return bad
+
+    def _special_lines(self, lines: pl.Series, bad: set[int]) -> list[int]:
+        flagged = (
+            lines.str.contains('"', literal=True) | lines.str.contains("\x00", literal=True)
+        ).arg_true()
+        return sorted(set(flagged.to_list()) | bad)
+
+    # -- plain lines: vectorised -------------------------------------------------------
+
+    def _parse_plain(self, lines: pl.Series, taken: set[int], n_used: int) -> pl.DataFrame:
+        names = field_names(self.width)
+        frame = pl.DataFrame({"t": lines}).with_row_index("i")
+        keep = pl.col("i") < n_used
+        if taken:
+            keep &= ~pl.col("i").is_in(pl.Series(sorted(taken), dtype=pl.UInt32))
+        frame = frame.filter(keep & (pl.col("t").str.strip_chars(" \t" + self.delim) != ""))
+        count = pl.col("t").str.count_matches(self.delim, literal=True) + 1
+        malformed = count != self.width
+        parts = pl.col("t").str.splitn(self.delim, self.width).struct.rename_fields(names)
+        return frame.select(
+            line=(pl.col("i").cast(pl.Int64) + self.first_line),
+            parse_mask=pl.when(malformed).then(pl.lit(MALFORMED, pl.UInt64)).otherwise(0),
+            raw=pl.when(malformed).then(pl.col("t")),
+            fields=parts,
+        ).unnest("fields")
+
+    # -- special lines: Python csv ----------------------------------------------------
+
+    def _parse_special(
+        self, lines: pl.Series, specials: list[int], bad: set[int]
+    ) -> tuple[list[tuple[object, ...] | None], set[int], int | None]:
+        """Parse special lines; return rows, every line index they took, and a cut (or None).
+
+        A cut is the index of a line whose quoted record is still open at the chunk's end: the
+        chunk stops there and the caller hands those lines to the next chunk.
+        """
+        rows: list[tuple[object, ...] | None] = []  # None: a blank record
+        taken: set[int] = set()
+        for i in specials:
+            if i in taken:
+                continue
+            text = lines[i]
+            span, fields = 1, text.split(self.delim)
+            if '"' in text:
+                status, fields, span = self._read_quoted(lines, i)
+                if status == "open":
+                    return rows, taken, i
+                if status == "broken":
+                    fields, span = None, 1
+            taken.update(range(i, i + span))
+            rows.append(self._special_row(i, text, fields, span, bad, lines))
+        return rows, taken, None
+
+    def _read_quoted(self, lines: pl.Series, i: int) -> tuple[str, list[str] | None, int]:
+        """Read one quoted record from line i: ("ok"|"broken"|"open", fields, lines spanned)."""
+        stop = min(lines.len(), i + self.max_lines)
+        source = _Lines(lines, i, stop, self.eol)
+        try:
+            fields = next(csv.reader(source, delimiter=self.delim, strict=True))
+            return "ok", fields, source.count
+        except csv.Error:
+            ran_out = source.count >= stop - i and stop == lines.len() and not self.final
+            return ("open" if ran_out else "broken"), None, 1
+        except StopIteration:
+            return "broken", None, 1
+
+    def _special_row(
+        self,
+        i: int,
+        text: str,
+        fields: list[str] | None,
+        span: int,
+        bad: set[int],
+        lines: pl.Series,
+    ) -> tuple[object, ...] | None:
+        if fields is None:  # broken quoting: keep the line's text, split naively for display
+            values: list[str | None] = list(text.split(self.delim))
+            mask = MALFORMED
+        else:
+            if all(not v.strip(" \t") for v in fields):
+                return None  # a blank record, such as `"","",""`
+            values = list(fields)
+            mask = MALFORMED if len(values) != self.width else 0
+        spoiled = any(j in bad or "\x00" in lines[j] for j in range(i, i + span))
+        if mask == 0 and spoiled:
+            mask = BAD_ENCODING
+        raw = text if mask == MALFORMED else None
+        values = (values + [None] * self.width)[: self.width]
+        return (self.first_line + i, mask, raw, *values)
+
+    def _offset_of_line(self, index: int, n_lines: int) -> int:
+        """Byte offset where line `index` starts, counted back from the chunk's end."""
+        pos = len(self.data) - 1  # the LF ending the last line
+        for _ in range(n_lines - index):
+            pos = self.data.rfind(b"\n", 0, pos)
+        return pos + 1
+
+
+class _Lines:
+    """Feeds lines i..stop-1 to csv.reader with their line ends, counting what it pulled."""
+
+    def __init__(self, lines: pl.Series, start: int, stop: int, eol: str) -> None:
+        self.lines, self.next, self.stop, self.eol = lines, start, stop, eol
+        self.count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.next >= self.stop:
+            raise StopIteration
+        line = self.lines[self.next] + self.eol
+        self.next += 1
+        self.count += 1
+        return str(line)

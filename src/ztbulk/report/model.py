@@ -1,0 +1,78 @@
+"""The typed result of a run, and its JSON form (report.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ztbulk.codes import Outcome
+from ztbulk.parse.issues import FileIssue
+
+REPORT_JSON = "report.json"
+OUTCOMES_PARQUET = "outcomes.parquet"
+ERRORS_CSV = "errors.csv"
+
+
+@dataclass
+class FileFacts:
+    name: str
+    path: str
+    size: int
+    sha256: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Failure:
+    """One failing row, kept for the CLI's summary (the full list is in errors.csv)."""
+
+    line: int
+    outcome: str
+    codes: list[str]
+    message: str
+
+
+@dataclass
+class CheckReport:
+    command: str
+    file: FileFacts
+    actor: str
+    mode: str | None
+    catalog: str
+    out_dir: str
+    rows: int = 0
+    blank: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
+    file_errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    first_failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC section 6: 2 file-level error, 1 rows rejected or skipped, else 0."""
+        if self.file_errors:
+            return 2
+        bad = self.outcomes.get(Outcome.REJECTED, 0) + self.outcomes.get(Outcome.SKIPPED, 0)
+        return 1 if bad else 0
+
+    def record_issues(self, issues: list[FileIssue]) -> None:
+        for issue in issues:
+            (self.file_errors if issue.is_error else self.warnings).append(issue.as_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["outputs"] = {
+            name: str(Path(self.out_dir) / name)
+            for name in (REPORT_JSON, OUTCOMES_PARQUET, ERRORS_CSV)
+        }
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)

@@ -1,0 +1,18 @@
+"""Validate stage: SPEC sections 3 and 4 as columnar checks over parsed batches."""
+
+from ztbulk.validate.catalog import Catalog
+from ztbulk.validate.checks import CHECKS, check, luhn_valid
+from ztbulk.validate.duplicates import DuplicateFinder, DuplicateMasks
+from ztbulk.validate.rules import Rules, canonical_values, validate_batch
+
+__all__ = [
+    "CHECKS",
+    "Catalog",
+    "DuplicateFinder",
+    "DuplicateMasks",
+    "Rules",
+    "canonical_values",
+    "check",
+    "luhn_valid",
+    "validate_batch",
+]

@@ -1,0 +1,98 @@
+"""The manufacturer and model reference lists (SPEC section 3), compared case-insensitively.
+
+Sources: the catalogue packaged with ztbulk (derived from the Android Enterprise Recommended
+list; see data/NOTICE.md), or a CSV with columns `manufacturer,model`. Google Play's
+"supported devices" file is read as well (its `Retail Branding` and `Model` columns).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from ztbulk.domain import normalize_column
+from ztbulk.errors import CatalogError
+
+PAIR_SEP = "\x1f"  # joins lower-cased manufacturer and model into one lookup key
+_ALIASES = {"manufacturer": "manufacturer", "retailbranding": "manufacturer", "model": "model"}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """`pairs` has columns manufacturer, model (as the list spells them), m_key, pair_key."""
+
+    pairs: pl.DataFrame
+    source: str
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, source: str) -> Catalog:
+        clean = (
+            frame.select(
+                pl.col("manufacturer").cast(pl.String).str.strip_chars(),
+                pl.col("model").cast(pl.String).str.strip_chars(),
+            )
+            .filter(pl.col("manufacturer").is_not_null() & (pl.col("manufacturer") != ""))
+            .with_columns(m_key=pl.col("manufacturer").str.to_lowercase())
+            .with_columns(pair_key=pl.col("m_key") + PAIR_SEP + pl.col("model").str.to_lowercase())
+            .unique(subset=["pair_key"], keep="first", maintain_order=True)
+        )
+        return cls(clean, source)
+
+    @classmethod
+    def packaged(cls) -> Catalog:
+        data = resources.files("ztbulk").joinpath("data/catalog_aer.csv").read_bytes()
+        frame = pl.read_csv(data, infer_schema=False)
+        return cls.from_frame(frame, "packaged: Android Enterprise Recommended list, 2026-07-24")
+
+    @classmethod
+    def from_csv(cls, path: Path) -> Catalog:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CatalogError(f"Catalogue {path} cannot be read ({exc.strerror}).") from None
+        text = _decode(raw, path)
+        try:
+            frame = pl.read_csv(io.StringIO(text), infer_schema=False)
+        except pl.exceptions.PolarsError as exc:
+            raise CatalogError(f"Catalogue {path} is not a readable CSV ({exc}).") from None
+        renamed = {c: _ALIASES[normalize_column(c)] for c in frame.columns if normalize_column(c) in _ALIASES}
+        if sorted(set(renamed.values())) != ["manufacturer", "model"]:
+            raise CatalogError(
+                f"Catalogue {path} needs the columns manufacturer and model "
+                f"(it has: {', '.join(frame.columns)})."
+            )
+        frame = frame.select(list(renamed)).rename(renamed)
+        return cls.from_frame(frame, str(path))
+
+    @cached_property
+    def manufacturer_keys(self) -> pl.Series:
+        return self.pairs["m_key"].unique()
+
+    @cached_property
+    def pair_keys(self) -> pl.Series:
+        return self.pairs.filter(pl.col("model").is_not_null())["pair_key"]
+
+    def __len__(self) -> int:
+        return self.pairs.height
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for bom, encoding in (
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+    ):
+        if raw.startswith(bom):
+            break
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise CatalogError(f"Catalogue {path} is not UTF-8 or UTF-16 text.") from None

@@ -1,0 +1,212 @@
+"""SPEC section 3 as vectorised checks: one boolean Polars expression per row code.
+
+A check is a function `(Row) -> pl.Expr` registered with its code by `@check(Code.X)`. The
+expression is true where the row gets the code; null counts as false. Every check runs on every
+row; `code_mask` folds the results into one UInt64 column, one bit per code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from ztbulk.codes import Code
+from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode
+from ztbulk.validate.catalog import PAIR_SEP, Catalog
+
+IMEI_DIGITS = r"^[0-9]{15}$"
+MEID_HEX = r"^[0-9A-Fa-f]{14}$"
+# Spreadsheets write long numbers as 3.56938E+14 (or 3,56938E+14 with a decimal comma).
+SCIENTIFIC = r"^[0-9]+([.,][0-9]+)?[eE][+]?[0-9]+$"
+SERIAL = r"^[!-~]{1,64}$"  # printable ASCII, no space
+POSITIVE_ID = r"^0*[1-9][0-9]*$"
+NUMBER = r"^[0-9]{1,18}$"
+ZERO = r"^0+$"
+
+
+@dataclass(frozen=True)
+class Row:
+    """The trimmed values of one batch (null where blank or where the column is absent)."""
+
+    actor: Actor
+    mode: Mode
+    catalog: Catalog
+
+    def __getattr__(self, name: str) -> pl.Expr:
+        # `validate.batch` prepares every canonical column under its own name.
+        if name not in CANONICAL_COLUMNS:
+            raise AttributeError(name)
+        return pl.col(name)
+
+    @property
+    def imei_row(self) -> pl.Expr:
+        return pl.col("modemtype").str.to_uppercase() == "IMEI"
+
+    @property
+    def meid_row(self) -> pl.Expr:
+        return pl.col("modemtype").str.to_uppercase() == "MEID"
+
+
+Check = Callable[[Row], pl.Expr]
+CHECKS: dict[Code, Check] = {}
+
+
+def check(code: Code) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[code] = fn
+        return fn
+
+    return register
+
+
+def blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null()
+
+
+def present(expr: pl.Expr) -> pl.Expr:
+    return expr.is_not_null()
+
+
+def luhn_valid(digits: pl.Expr) -> pl.Expr:
+    """Luhn on a column of 15-digit strings, as integer arithmetic (no per-row Python)."""
+    number = digits.cast(pl.UInt64, strict=False)
+    total: pl.Expr = pl.lit(0, pl.UInt64)
+    for k in range(15):  # k = 0 is the check digit; every second digit from it is doubled
+        d = (number // 10**k) % 10
+        if k % 2 == 1:
+            d = d * 2 - pl.when(d >= 5).then(9).otherwise(0)
+        total = total + d
+    return total % 10 == 0
+
+
+@check(Code.IDENTIFIER_MISSING)
+def _identifier_missing(r: Row) -> pl.Expr:
+    return blank(r.modemid) & blank(r.modemtype) & blank(r.serial)
+
+
+@check(Code.MODEMTYPE_MISSING)
+def _modemtype_missing(r: Row) -> pl.Expr:
+    return present(r.modemid) & blank(r.modemtype)
+
+
+@check(Code.MODEMID_MISSING)
+def _modemid_missing(r: Row) -> pl.Expr:
+    return present(r.modemtype) & blank(r.modemid)
+
+
+@check(Code.MODEMTYPE_CASE)
+def _modemtype_case(r: Row) -> pl.Expr:
+    return (r.imei_row | r.meid_row) & ~r.modemtype.is_in(["IMEI", "MEID"])
+
+
+@check(Code.MODEMTYPE_INVALID)
+def _modemtype_invalid(r: Row) -> pl.Expr:
+    return present(r.modemtype) & ~(r.imei_row | r.meid_row)
+
+
+def _scientific(r: Row) -> pl.Expr:
+    return r.modemid.str.contains(SCIENTIFIC)
+
+
+@check(Code.IMEI_SCIENTIFIC)
+def _imei_scientific(r: Row) -> pl.Expr:
+    return r.imei_row & _scientific(r)
+
+
+@check(Code.IMEI_FORMAT)
+def _imei_format(r: Row) -> pl.Expr:
+    return r.imei_row & present(r.modemid) & ~r.modemid.str.contains(IMEI_DIGITS) & ~_scientific(r)
+
+
+@check(Code.IMEI_CHECKSUM)
+def _imei_checksum(r: Row) -> pl.Expr:
+    digits = r.modemid.str.contains(IMEI_DIGITS)
+    return r.imei_row & digits & ~luhn_valid(pl.when(digits).then(r.modemid))
+
+
+@check(Code.MEID_FORMAT)
+def _meid_format(r: Row) -> pl.Expr:
+    return r.meid_row & present(r.modemid) & ~r.modemid.str.contains(MEID_HEX)
+
+
+@check(Code.MODEL_MISSING)
+def _model_missing(r: Row) -> pl.Expr:
+    return present(r.serial) & blank(r.model)
+
+
+@check(Code.SERIAL_FORMAT)
+def _serial_format(r: Row) -> pl.Expr:
+    return present(r.serial) & ~r.serial.str.contains(SERIAL)
+
+
+@check(Code.MANUFACTURER_MISSING)
+def _manufacturer_missing(r: Row) -> pl.Expr:
+    return blank(r.manufacturer)
+
+
+def _manufacturer_known(r: Row) -> pl.Expr:
+    return r.manufacturer.str.to_lowercase().is_in(r.catalog.manufacturer_keys)
+
+
+@check(Code.MANUFACTURER_UNKNOWN)
+def _manufacturer_unknown(r: Row) -> pl.Expr:
+    return present(r.manufacturer) & ~_manufacturer_known(r)
+
+
+@check(Code.MODEL_UNKNOWN)
+def _model_unknown(r: Row) -> pl.Expr:
+    key = r.manufacturer.str.to_lowercase() + PAIR_SEP + r.model.str.to_lowercase()
+    return present(r.model) & _manufacturer_known(r) & ~key.is_in(r.catalog.pair_keys)
+
+
+@check(Code.PROFILETYPE_MISSING)
+def _profiletype_missing(r: Row) -> pl.Expr:
+    return blank(r.profiletype)
+
+
+@check(Code.PROFILETYPE_CASE)
+def _profiletype_case(r: Row) -> pl.Expr:
+    return (r.profiletype.str.to_uppercase() == "ZERO_TOUCH") & (r.profiletype != "ZERO_TOUCH")
+
+
+@check(Code.PROFILETYPE_INVALID)
+def _profiletype_invalid(r: Row) -> pl.Expr:
+    return present(r.profiletype) & (r.profiletype.str.to_uppercase() != "ZERO_TOUCH")
+
+
+def _in_mode(r: Row, mode: Mode, expr: pl.Expr) -> pl.Expr:
+    return pl.lit(r.mode is mode) & expr
+
+
+@check(Code.PROFILEID_MISSING)
+def _profileid_missing(r: Row) -> pl.Expr:
+    return _in_mode(r, Mode.PROFILEID, blank(r.profileid))
+
+
+@check(Code.PROFILEID_INVALID)
+def _profileid_invalid(r: Row) -> pl.Expr:
+    valid = r.profileid.str.contains(NUMBER) & r.profileid.str.contains(POSITIVE_ID)
+    return _in_mode(r, Mode.PROFILEID, present(r.profileid) & ~valid)
+
+
+@check(Code.OWNER_MISSING)
+def _owner_missing(r: Row) -> pl.Expr:
+    return _in_mode(r, Mode.OWNER, blank(r.owner))
+
+
+@check(Code.OWNER_INVALID)
+def _owner_invalid(r: Row) -> pl.Expr:
+    allowed = ZERO if r.actor is Actor.CUSTOMER else NUMBER
+    valid = r.owner.str.contains(NUMBER) & r.owner.str.contains(allowed)
+    return _in_mode(r, Mode.OWNER, present(r.owner) & ~valid)
+
+
+def code_mask(row: Row) -> pl.Expr:
+    """One UInt64 per row: bit `code.bit` set where `code`'s check is true."""
+    bits = [
+        pl.when(fn(row)).then(pl.lit(1 << code.bit, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+        for code, fn in CHECKS.items()
+    ]
+    return pl.sum_horizontal(bits).cast(pl.UInt64)

@@ -1,0 +1,86 @@
+"""Validate one parsed batch: canonical values, the code mask, and each valid row's identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ztbulk.codes import Code
+from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode
+from ztbulk.validate.catalog import Catalog
+from ztbulk.validate.checks import Row, code_mask
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a batch is validated against."""
+
+    actor: Actor
+    mode: Mode
+    catalog: Catalog
+    columns: dict[str, int]  # canonical name -> field position in the file
+
+
+def canonical_values(columns: dict[str, int]) -> list[pl.Expr]:
+    """Every canonical column, trimmed of spaces and tabs, null where blank or absent."""
+    exprs = []
+    for name in CANONICAL_COLUMNS:
+        if name in columns:
+            value = pl.col(f"f{columns[name]}").str.strip_chars(" \t")
+            exprs.append(pl.when(value != "").then(value).alias(name))
+        else:
+            exprs.append(pl.lit(None, pl.String).alias(name))
+    return exprs
+
+
+def identity() -> pl.Expr:
+    """SPEC section 4: IMEI:<id>, MEID:<ID upper>, or SN:<serial>|<model lower>|<maker lower>."""
+    kind = pl.col("modemtype").str.to_uppercase()
+    return (
+        pl.when(pl.col("modemid").is_not_null() & (kind == "IMEI"))
+        .then(pl.lit("IMEI:") + pl.col("modemid"))
+        .when(pl.col("modemid").is_not_null())
+        .then(pl.lit("MEID:") + pl.col("modemid").str.to_uppercase())
+        .otherwise(
+            pl.concat_str(
+                pl.lit("SN:"),
+                pl.col("serial"),
+                pl.lit("|"),
+                pl.col("model").str.to_lowercase(),
+                pl.lit("|"),
+                pl.col("manufacturer").str.to_lowercase(),
+            )
+        )
+    )
+
+
+def validate_batch(raw: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """Add `mask` (all row codes of section 3), `identity` and `target` (valid rows only).
+
+    Rows the parser already spoiled (ROW_MALFORMED, FIELD_ENCODING) keep that code alone.
+    """
+    row = Row(rules.actor, rules.mode, rules.catalog)
+    valid = pl.col("mask") == 0
+    target_col = "profileid" if rules.mode is Mode.PROFILEID else "owner"
+    return (
+        raw.with_columns(canonical_values(rules.columns))
+        .with_columns(
+            mask=pl.when(pl.col("parse_mask") != 0)
+            .then(pl.col("parse_mask"))
+            .otherwise(code_mask(row))
+        )
+        .select(
+            "line",
+            "mask",
+            "raw",
+            pl.col(r"^f\d+$"),
+            identity=pl.when(valid).then(identity()),
+            target=pl.when(valid).then(pl.col(target_col).cast(pl.Int64, strict=False)),
+        )
+    )
+
+
+def is_rejecting(code: Code) -> bool:
+    """Row codes that reject a row (warnings and DUPLICATE_ROW do not)."""
+    return code not in (Code.DUPLICATE_ROW, Code.SECONDARY_IMEI, Code.KME_CONFLICT)
