@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ztbulk.codes import Code
+from ztbulk.codes import Code, Outcome
 from ztbulk.domain import Actor, Mode
 from ztbulk.parse import (
     FileIssue,
@@ -24,9 +24,10 @@ from ztbulk.parse import (
     read_header,
 )
 from ztbulk.parse.header import HEADER_PEEK
+from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import REPORT_JSON, CheckReport, FileFacts
-from ztbulk.report.outputs import OutputWriter
-from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
+from ztbulk.report.outputs import RENDERED, OutputWriter, render
+from ztbulk.validate import DUPLICATE_CODES, Catalog, DuplicateFinder, Rules, validate_batch
 
 # progress(bytes_done, bytes_total, rows_done)
 Progress = Callable[[int, int, int], None]
@@ -69,9 +70,8 @@ def check(
             out_dir=str(out),
         )
         report.record_issues(source.issues + (header.issues if header else []))
-        columns = header.columns if header and not report.file_errors else {}
         names = header.names if header and not report.file_errors else []
-        with OutputWriter(out, names, columns) as writer:
+        with OutputWriter(out, names) as writer:
             if header is not None and not report.file_errors and header.mode is not None:
                 rules = Rules(actor, header.mode, cat, header.columns)
                 _run_rows(source, header, rules, config, work, writer, report, timer, progress)
@@ -96,34 +96,54 @@ def _run_rows(
     timer: _Timer,
     progress: Progress | None,
 ) -> None:
-    """Parse and validate every batch, stage it, then find duplicates and write the outputs."""
+    """Three passes: parse+validate+stage each batch; find duplicates; write the outputs."""
     finder = DuplicateFinder(work)
-    staged: list[tuple[Path, int, int]] = []
+    staged: list[tuple[Path, Path]] = []  # (failing rows, valid rows) of each batch
+    fields = pl.col(r"^f\d+$")
     rows = 0
     total = max(source.stream.stat().st_size, 1)
     with timer("parse_validate"):
-        for raw in RecordReader(source.stream, header, config):
+        for raw in prefetch(RecordReader(source.stream, header, config)):
             report.blank += raw.blank
-            batch = validate_batch(raw.frame, rules)
-            if batch.height:
-                part = work / f"batch-{len(staged):06d}.parquet"
-                batch.write_parquet(part, compression="lz4", statistics=False)
-                staged.append((part, batch["line"][0], batch["line"][-1]))
-                finder.add(batch)
-            rows += batch.height
+            failing, valid = validate_batch(raw.frame, rules)
+            failing_part = work / f"failing-{len(staged):06d}.parquet"
+            render(failing, Outcome.VALID).select(*RENDERED, "mask", fields).write_parquet(
+                failing_part, compression="lz4", statistics=False
+            )
+            staged.append((failing_part, finder.add(valid)))
+            rows += failing.height + valid.height
             if progress:
                 progress(raw.bytes_read, total, rows)
     with timer("duplicates"):
         duplicates = finder.finish()
     with timer("write"):
-        for part, first, last in staged:
-            batch = pl.read_parquet(part)
-            dup = duplicates.for_lines(first, last)
-            if dup.height:
-                batch = batch.join(dup, on="line", how="left", maintain_order="left")
-                batch = batch.with_columns(mask=pl.col("mask") | pl.col("dup_mask").fill_null(0))
-            writer.write(batch)
-            part.unlink()
+        for failing_part, valid_part in staged:
+            failing = pl.read_parquet(failing_part)
+            passing = pl.read_parquet(valid_part, columns=["line"])["line"]
+            if duplicates.height and passing.len():
+                passing, failing = _flag_duplicates(passing, failing, valid_part, duplicates)
+            writer.write(passing, failing)
+            failing_part.unlink()
+            valid_part.unlink()
+
+
+def _flag_duplicates(
+    passing: pl.Series, failing: pl.DataFrame, valid_part: Path, duplicates: pl.DataFrame
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Move this batch's duplicate rows from `passing` into `failing`, rendered."""
+    here = duplicates.filter(pl.col("line").is_between(passing[0], passing[-1]))
+    if not here.height:
+        return passing, failing
+    dup_rows = (
+        pl.scan_parquet(valid_part)
+        .filter(pl.col("line").is_in(here["line"].implode()))
+        .select("line", pl.col(r"^f\d+$"))
+        .collect()
+        .join(here.rename({"dup_mask": "mask"}), on="line", maintain_order="left")
+    )
+    dup_rows = render(dup_rows, Outcome.VALID, DUPLICATE_CODES).select(failing.columns)
+    passing = passing.filter(~passing.is_in(here["line"].implode()))
+    return passing, failing.merge_sorted(dup_rows, key="line")
 
 
 def _header(source: Source, actor: Actor) -> Header | None:

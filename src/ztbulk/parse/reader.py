@@ -35,28 +35,33 @@ def field_names(width: int) -> list[str]:
     return [f"f{i}" for i in range(width)]
 
 
+RECORD, BLANK, NOT_A_RECORD = 0, 1, 2  # values of the `kind` column
+
+
 @dataclass
 class RawBatch:
-    """Data records of one chunk.
+    """Every physical line of one chunk, in order.
 
-    `frame` columns: `line` (Int64), `parse_mask` (UInt64: ROW_MALFORMED or FIELD_ENCODING or 0),
-    `raw` (the record's text when malformed, else null) and `f0..fN` (values as written).
+    `frame` columns: `line` (Int64), `kind` (UInt8: RECORD, BLANK, or NOT_A_RECORD for the
+    continuation lines of a multi-line record), `parse_mask` (UInt64: ROW_MALFORMED,
+    FIELD_ENCODING or 0), `raw` (the record's text when malformed, else null) and `f0..fN`
+    (values as written). Keeping every line as a row, instead of filtering, saves copying
+    all columns; later stages select `kind == RECORD` once.
     """
 
     frame: pl.DataFrame
     blank: int  # blank lines and all-blank records (not data rows)
     bytes_read: int  # bytes of the stream consumed so far
 
+    @property
+    def records(self) -> pl.DataFrame:
+        return self.frame.filter(pl.col("kind") == RECORD)
+
 
 class RecordReader:
     def __init__(self, path: Path, header: Header, config: ParseConfig) -> None:
         self.path, self.header, self.config = path, header, config
-        self.schema: dict[str, pl.DataType] = {
-            "line": pl.Int64(),
-            "parse_mask": pl.UInt64(),
-            "raw": pl.String(),
-            **{name: pl.String() for name in field_names(header.width)},
-        }
+        self.names = field_names(header.width)
 
     def __iter__(self) -> Iterator[RawBatch]:
         line_no = 1 + self.header.lines
@@ -77,14 +82,18 @@ class RecordReader:
                 else:
                     carry = b""
                 if buf:
-                    chunk = _Chunk(buf, line_no, self, final)
-                    frame, blank, used_lines, used_bytes = chunk.parse()
+                    frame, used_lines, used_bytes = _Chunk(buf, line_no, self, final).parse()
                     carry = buf[used_bytes:] + carry
                     line_no += used_lines
                     offset += used_bytes
+                    blank = int((frame["kind"] == BLANK).sum())
                     yield RawBatch(frame, blank, offset)
                 if final and not carry:
                     return
+
+
+# One special line's result: (index, kind, parse_mask, raw, values).
+_Update = tuple[int, int, int, str | None, list[str | None]]
 
 
 class _Chunk:
@@ -94,24 +103,22 @@ class _Chunk:
         self.data, self.first_line, self.final = data, first_line, final
         self.delim = reader.header.delimiter
         self.width = reader.header.width
+        self.names = reader.names
         self.eol = "\r\n" if reader.header.crlf else "\n"
-        self.schema = reader.schema
         self.max_lines = reader.config.max_record_lines
+        self.lossy = False  # the chunk holds invalid UTF-8: read it with replacement characters
 
-    def parse(self) -> tuple[pl.DataFrame, int, int, int]:
-        """Return (records, blank count, lines used, bytes used)."""
+    def parse(self) -> tuple[pl.DataFrame, int, int]:
+        """Return (one row per line used, lines used, bytes used)."""
         lines, bad = self._lines()
         specials = self._special_lines(lines, bad)
-        slow_rows, taken, cut = self._parse_special(lines, specials, bad)
-        n_used = lines.len() if cut is None else cut
-        fast = self._parse_plain(lines, taken, n_used)
-        slow_records = [row for row in slow_rows if row is not None]
-        blank = (n_used - len(taken) - fast.height) + (len(slow_rows) - len(slow_records))
-        if slow_records:
-            slow = pl.DataFrame(slow_records, schema=self.schema, orient="row")
-            fast = pl.concat([fast, slow]).sort("line")
-        bytes_used = len(self.data) if cut is None else self._offset_of_line(cut, lines.len())
-        return fast, blank, n_used, bytes_used
+        updates, cut = self._parse_special(lines, specials, bad)
+        frame = self._parse_plain(lines)
+        if updates:
+            frame = _scatter(frame, updates, ["kind", "parse_mask", "raw", *self.names])
+        if cut is None:
+            return frame, lines.len(), len(self.data)
+        return frame.head(cut), cut, self._offset_of_line(cut, lines.len())
 
     # -- physical lines ---------------------------------------------------------------
 
@@ -124,6 +131,7 @@ class _Chunk:
                 lines = self._polars_lines("utf8")
             except pl.exceptions.ComputeError:
                 bad = self._invalid_lines()
+                self.lossy = True
                 lines = self._polars_lines("utf8-lossy")
             if lines.len() == expected:
                 return lines, bad
@@ -166,56 +174,79 @@ class _Chunk:
         return bad
 
     def _special_lines(self, lines: pl.Series, bad: set[int]) -> list[int]:
-        flagged = (
-            lines.str.contains('"', literal=True) | lines.str.contains("\x00", literal=True)
-        ).arg_true()
+        if b'"' not in self.data and b"\x00" not in self.data:
+            return sorted(bad)
+        flagged = lines.str.contains('["\x00]').arg_true()
         return sorted(set(flagged.to_list()) | bad)
 
     # -- plain lines: vectorised -------------------------------------------------------
 
-    def _parse_plain(self, lines: pl.Series, taken: set[int], n_used: int) -> pl.DataFrame:
-        names = field_names(self.width)
-        frame = pl.DataFrame({"t": lines}).with_row_index("i")
-        keep = pl.col("i") < n_used
-        if taken:
-            keep &= ~pl.col("i").is_in(pl.Series(sorted(taken), dtype=pl.UInt32))
-        frame = frame.filter(keep & (pl.col("t").str.strip_chars(" \t" + self.delim) != ""))
-        count = pl.col("t").str.count_matches(self.delim, literal=True) + 1
-        malformed = count != self.width
-        parts = pl.col("t").str.splitn(self.delim, self.width).struct.rename_fields(names)
-        return frame.select(
-            line=(pl.col("i").cast(pl.Int64) + self.first_line),
-            parse_mask=pl.when(malformed).then(pl.lit(MALFORMED, pl.UInt64)).otherwise(0),
-            raw=pl.when(malformed).then(pl.col("t")),
-            fields=parts,
-        ).unnest("fields")
+    def _parse_plain(self, lines: pl.Series) -> pl.DataFrame:
+        """Every line as a record: fields from Polars' own reader (quoting off), field counts
+        and blank tests from the lines themselves, so that row i of both is line i."""
+        shape = (
+            pl.DataFrame({"t": lines})
+            .lazy()
+            .select(
+                count=pl.col("t").str.count_matches(self.delim, literal=True) + 1,
+                blank=pl.col("t").str.strip_chars(" \t" + self.delim) == "",
+            )
+            .collect()
+        )
+        malformed = shape["count"] != self.width
+        return self._polars_fields().select(
+            line=pl.int_range(self.first_line, self.first_line + lines.len(), dtype=pl.Int64),
+            kind=pl.when(shape["blank"]).then(pl.lit(BLANK, pl.UInt8)).otherwise(
+                pl.lit(RECORD, pl.UInt8)
+            ),
+            parse_mask=pl.when(malformed)
+            .then(pl.lit(MALFORMED, pl.UInt64))
+            .otherwise(pl.lit(0, pl.UInt64)),
+            raw=pl.when(malformed).then(lines),
+            *[pl.col(n) for n in self.names],
+        )
+
+    def _polars_fields(self) -> pl.DataFrame:
+        return pl.read_csv(
+            self.data,
+            has_header=False,
+            separator=self.delim,
+            quote_char=None,
+            schema={name: pl.String for name in field_names(self.width)},
+            truncate_ragged_lines=True,
+            missing_columns="insert",
+            extra_columns="ignore",
+            empty_string_is_null=False,
+            encoding="utf8-lossy" if self.lossy else "utf8",
+        )
 
     # -- special lines: Python csv ----------------------------------------------------
 
     def _parse_special(
         self, lines: pl.Series, specials: list[int], bad: set[int]
-    ) -> tuple[list[tuple[object, ...] | None], set[int], int | None]:
-        """Parse special lines; return rows, every line index they took, and a cut (or None).
+    ) -> tuple[list[_Update], int | None]:
+        """Parse special lines into row updates; also return a cut (or None).
 
         A cut is the index of a line whose quoted record is still open at the chunk's end: the
         chunk stops there and the caller hands those lines to the next chunk.
         """
-        rows: list[tuple[object, ...] | None] = []  # None: a blank record
+        updates: list[_Update] = []
         taken: set[int] = set()
-        for i in specials:
+        texts = lines.gather(specials).to_list() if specials else []
+        for i, text in zip(specials, texts, strict=True):
             if i in taken:
                 continue
-            text = lines[i]
             span, fields = 1, text.split(self.delim)
             if '"' in text:
                 status, fields, span = self._read_quoted(lines, i)
                 if status == "open":
-                    return rows, taken, i
+                    return updates, i
                 if status == "broken":
                     fields, span = None, 1
             taken.update(range(i, i + span))
-            rows.append(self._special_row(i, text, fields, span, bad, lines))
-        return rows, taken, None
+            updates.append(self._special_row(i, text, fields, span, bad, lines))
+            updates.extend((j, NOT_A_RECORD, 0, None, []) for j in range(i + 1, i + span))
+        return updates, None
 
     def _read_quoted(self, lines: pl.Series, i: int) -> tuple[str, list[str] | None, int]:
         """Read one quoted record from line i: ("ok"|"broken"|"open", fields, lines spanned)."""
@@ -238,21 +269,20 @@ class _Chunk:
         span: int,
         bad: set[int],
         lines: pl.Series,
-    ) -> tuple[object, ...] | None:
+    ) -> _Update:
+        values: list[str | None]
         if fields is None:  # broken quoting: keep the line's text, split naively for display
-            values: list[str | None] = list(text.split(self.delim))
-            mask = MALFORMED
+            values, mask = list(text.split(self.delim)), MALFORMED
         else:
             if all(not v.strip(" \t") for v in fields):
-                return None  # a blank record, such as `"","",""`
+                return (i, BLANK, 0, None, [])  # a blank record, such as `"","",""`
             values = list(fields)
             mask = MALFORMED if len(values) != self.width else 0
         spoiled = any(j in bad or "\x00" in lines[j] for j in range(i, i + span))
         if mask == 0 and spoiled:
             mask = BAD_ENCODING
         raw = text if mask == MALFORMED else None
-        values = (values + [None] * self.width)[: self.width]
-        return (self.first_line + i, mask, raw, *values)
+        return (i, RECORD, mask, raw, values)
 
     def _offset_of_line(self, index: int, n_lines: int) -> int:
         """Byte offset where line `index` starts, counted back from the chunk's end."""
@@ -260,6 +290,23 @@ class _Chunk:
         for _ in range(n_lines - index):
             pos = self.data.rfind(b"\n", 0, pos)
         return pos + 1
+
+
+def _scatter(frame: pl.DataFrame, updates: list[_Update], columns: list[str]) -> pl.DataFrame:
+    """Overwrite the rows of special lines with what the csv module made of them."""
+    index = pl.Series([u[0] for u in updates], dtype=pl.UInt32)
+    values: dict[str, list[object]] = {
+        "kind": [u[1] for u in updates],
+        "parse_mask": [u[2] for u in updates],
+        "raw": [u[3] for u in updates],
+    }
+    for pos, name in enumerate(columns[3:]):
+        values[name] = [u[4][pos] if pos < len(u[4]) else None for u in updates]
+    new = [
+        frame.get_column(name).clone().scatter(index, pl.Series(values[name], dtype=dtype))
+        for name, dtype in frame.select(columns).schema.items()
+    ]
+    return frame.with_columns(new)
 
 
 class _Lines:

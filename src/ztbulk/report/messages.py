@@ -20,12 +20,6 @@ def has(mask: pl.Expr, code: Code) -> pl.Expr:
     return (mask & pl.lit(1 << code.bit, pl.UInt64)) != 0
 
 
-def code_list(mask: pl.Expr) -> pl.Expr:
-    """List of code names in catalogue order."""
-    items = [pl.when(has(mask, c)).then(pl.lit(c.value)) for c in ROW_CODES]
-    return pl.concat_list(items).list.drop_nulls()
-
-
 def _render(code: Code) -> pl.Expr:
     """The code's template with `{column}` replaced by the row's trimmed value (or `blank`)."""
     template = CATALOGUE[code].template
@@ -39,5 +33,7 @@ def message(mask: pl.Expr, codes: tuple[Code, ...] = ROW_CODES) -> pl.Expr:
 
     Needs the canonical value columns (and `raw`) in the frame.
     """
+    if not codes:
+        return pl.lit("")
     parts = [pl.when(has(mask, c)).then(_render(c)) for c in codes]
     return pl.concat_str(parts, separator=" ", ignore_nulls=True).fill_null("")

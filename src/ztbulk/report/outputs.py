@@ -1,4 +1,9 @@
-"""Write outcomes.parquet and errors.csv batch by batch, and tally the counts for report.json."""
+"""Write outcomes.parquet and errors.csv batch by batch, and tally the counts for report.json.
+
+Failing rows are rendered (outcome, codes, message) as soon as they are found and staged; valid
+rows need nothing but their line number unless the duplicate pass flags them. `write()` then
+merges a batch's three kinds of rows in line order.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ztbulk.codes import ROW_CODES, Outcome
-from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, code_list, has, message
+from ztbulk.codes import ROW_CODES, Code, Outcome, codes_of
+from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, Failure
-from ztbulk.validate.rules import canonical_values
 
 OUTCOMES_SCHEMA = pa.schema(
     [
@@ -29,15 +33,36 @@ OUTCOMES_SCHEMA = pa.schema(
 ERROR_COLUMNS = ["ztbulk_line", "ztbulk_outcome", "ztbulk_codes", "ztbulk_message"]
 FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet would run such a cell as a formula
 FIRST_FAILURES = 20
+RENDERED = ["line", "outcome", "codes", "message"]
 
 
-def outcome_of(mask: pl.Expr, ok: Outcome) -> pl.Expr:
-    return (
-        pl.when((mask & pl.lit(REJECTING_MASK, pl.UInt64)) != 0)
-        .then(pl.lit(Outcome.REJECTED.value))
-        .when((mask & pl.lit(SKIPPING_MASK, pl.UInt64)) != 0)
-        .then(pl.lit(Outcome.SKIPPED.value))
-        .otherwise(pl.lit(ok.value))
+def outcome_of(mask: int, ok: Outcome) -> Outcome:
+    if mask & REJECTING_MASK:
+        return Outcome.REJECTED
+    return Outcome.SKIPPED if mask & SKIPPING_MASK else ok
+
+
+def render(frame: pl.DataFrame, ok: Outcome, codes: tuple[Code, ...] = ROW_CODES) -> pl.DataFrame:
+    """Add outcome, codes and message from `mask` (and the values the messages quote).
+
+    A batch holds few distinct masks, so outcome and code list are made once per mask and
+    joined; message templates are built only for the codes present in the batch.
+    """
+    masks = frame["mask"].unique().to_list()
+    table = pl.DataFrame(
+        {
+            "mask": masks,
+            "outcome": [outcome_of(m, ok).value for m in masks],
+            "codes": [[c.value for c in codes_of(m)] for m in masks],
+        },
+        schema={"mask": pl.UInt64, "outcome": pl.String, "codes": pl.List(pl.String)},
+    )
+    seen = 0
+    for m in masks:
+        seen |= m
+    present = tuple(c for c in codes if seen >> c.bit & 1)
+    return frame.join(table, on="mask", how="left", maintain_order="left").with_columns(
+        message=message(pl.col("mask"), present)
     )
 
 
@@ -48,10 +73,9 @@ def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
 
 
 class OutputWriter:
-    """Receives validated batches in line order; each must carry `line`, `mask`, `raw`, `f*`."""
-
-    def __init__(self, out_dir: Path, names: list[str], columns: dict[str, int]) -> None:
-        self.names, self.columns = names, columns
+    def __init__(self, out_dir: Path, names: list[str], ok: Outcome = Outcome.VALID) -> None:
+        self.names, self.ok = names, ok
+        self.fields = [f"f{i}" for i in range(len(names))]
         self.outcomes: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
         self.rows = 0
@@ -73,50 +97,42 @@ class OutputWriter:
     ) -> None:
         self.close()
 
-    def write(self, batch: pl.DataFrame, ok: Outcome = Outcome.VALID) -> None:
-        mask = pl.col("mask")
-        failing = (
-            batch.filter(mask != 0)
-            .with_columns(canonical_values(self.columns))
-            .with_columns(outcome=outcome_of(mask, ok), codes=code_list(mask), message=message(mask))
-        )
-        passing = batch.filter(mask == 0).select(
+    def write(self, passing: pl.Series, failing: pl.DataFrame) -> None:
+        """One batch: `passing` holds the lines of rows without codes; `failing` is rendered
+        (line, outcome, codes, message, mask, f*). Both sorted by line."""
+        valid = passing.to_frame("line").select(
             "line",
-            outcome=pl.lit(ok.value),
+            outcome=pl.lit(self.ok.value),
             codes=pl.lit([], pl.List(pl.String)),
             message=pl.lit(""),
         )
-        cols = ["line", "outcome", "codes", "message"]
-        out = passing.merge_sorted(failing.select(cols), key="line").select(
-            "line", "outcome", "codes", pl.lit(None, pl.Int64).alias("device_id"), "message"
-        )
-        self._parquet.write_table(out.to_arrow().cast(OUTCOMES_SCHEMA))
-        self._tally(out, failing)
+        out = valid.merge_sorted(failing.select(RENDERED), key="line")
+        table = out.with_columns(device_id=pl.lit(None, pl.Int64)).to_arrow()
+        self._parquet.write_table(table.select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA))
+        self.rows += out.height
+        self.outcomes[self.ok.value] += passing.len()
+        self._tally(failing)
         self._write_errors(failing)
 
-    def _tally(self, out: pl.DataFrame, failing: pl.DataFrame) -> None:
-        self.rows += out.height
-        for outcome, n in out.group_by("outcome").len().iter_rows():
+    def _tally(self, failing: pl.DataFrame) -> None:
+        if not failing.height:
+            return
+        for outcome, n in failing.group_by("outcome").len().iter_rows():
             self.outcomes[outcome] += n
-        if failing.height:
-            counts = failing.select([has(pl.col("mask"), c).sum().alias(c.value) for c in ROW_CODES])
-            for code, n in counts.row(0, named=True).items():
-                if n:
-                    self.codes[code] += n
+        counts = failing.select([has(pl.col("mask"), c).sum().alias(c.value) for c in ROW_CODES])
+        for code, n in counts.row(0, named=True).items():
+            if n:
+                self.codes[code] += n
         room = FIRST_FAILURES - len(self.first_failures)
-        if room > 0 and failing.height:
-            for line, outcome, codes, msg in failing.head(room).select(
-                "line", "outcome", "codes", "message"
-            ).iter_rows():
-                self.first_failures.append(Failure(line, outcome, list(codes), msg))
+        for line, outcome, codes, msg in failing.head(max(room, 0)).select(RENDERED).iter_rows():
+            self.first_failures.append(Failure(line, outcome, list(codes), msg))
 
     def _write_errors(self, failing: pl.DataFrame) -> None:
         rows = failing.filter(pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]))
         if not rows.height:
             return
-        fields = [spreadsheet_safe(f"f{i}") for i in range(len(self.names))]
         rows.select(
-            *fields,
+            *[spreadsheet_safe(f) for f in self.fields],
             pl.col("line").alias("ztbulk_line"),
             pl.col("outcome").alias("ztbulk_outcome"),
             pl.col("codes").list.join(";").alias("ztbulk_codes"),

@@ -2,14 +2,14 @@
 
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import CHECKS, check, luhn_valid
-from ztbulk.validate.duplicates import DuplicateFinder, DuplicateMasks
+from ztbulk.validate.duplicates import DUPLICATE_CODES, DuplicateFinder
 from ztbulk.validate.rules import Rules, canonical_values, validate_batch
 
 __all__ = [
     "CHECKS",
     "Catalog",
     "DuplicateFinder",
-    "DuplicateMasks",
+    "DUPLICATE_CODES",
     "Rules",
     "canonical_values",
     "check",

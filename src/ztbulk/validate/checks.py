@@ -75,8 +75,8 @@ def luhn_valid(digits: pl.Expr) -> pl.Expr:
     total: pl.Expr = pl.lit(0, pl.UInt64)
     for k in range(15):  # k = 0 is the check digit; every second digit from it is doubled
         d = (number // 10**k) % 10
-        if k % 2 == 1:
-            d = d * 2 - pl.when(d >= 5).then(9).otherwise(0)
+        if k % 2 == 1:  # doubled, then its digits summed: 2d, or 2d - 9 when 2d > 9
+            d = d * 2 - (d >= 5).cast(pl.UInt64) * 9
         total = total + d
     return total % 10 == 0
 
@@ -147,7 +147,7 @@ def _manufacturer_missing(r: Row) -> pl.Expr:
 
 
 def _manufacturer_known(r: Row) -> pl.Expr:
-    return r.manufacturer.str.to_lowercase().is_in(r.catalog.manufacturer_keys)
+    return r.manufacturer.str.to_lowercase().is_in(r.catalog.manufacturer_keys.implode())
 
 
 @check(Code.MANUFACTURER_UNKNOWN)
@@ -158,7 +158,7 @@ def _manufacturer_unknown(r: Row) -> pl.Expr:
 @check(Code.MODEL_UNKNOWN)
 def _model_unknown(r: Row) -> pl.Expr:
     key = r.manufacturer.str.to_lowercase() + PAIR_SEP + r.model.str.to_lowercase()
-    return present(r.model) & _manufacturer_known(r) & ~key.is_in(r.catalog.pair_keys)
+    return present(r.model) & _manufacturer_known(r) & ~key.is_in(r.catalog.pair_keys.implode())
 
 
 @check(Code.PROFILETYPE_MISSING)

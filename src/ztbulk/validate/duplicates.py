@@ -1,77 +1,77 @@
-"""SPEC section 4 across the whole file, in bounded memory.
+"""SPEC section 4 across the whole file, exact, in bounded memory.
 
-Each batch stages (line, identity, target) of its valid rows as Parquet; at the end one DuckDB
-query groups them. DuckDB runs under a memory limit and spills to the work folder, so a file of
-any size is checked with the same peak memory.
+Each batch stages its valid rows (line, identity, target, values) as Parquet, with a 64-bit
+hash of the identity. At the end, the hashes are grouped partition by partition (hash modulo
+the partition count, so one partition holds at most about `rows_per_partition` rows): only
+hashes seen more than once are candidates, and candidates are then grouped by the identity
+string itself, so a hash collision can never make a duplicate.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from ztbulk.codes import Code, mask_of
 
 DUPLICATE_ROW = mask_of(Code.DUPLICATE_ROW)
 DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_CONFLICT)
-_DUCKDB_MEMORY = "512MB"
-
-_QUERY = f"""
-WITH ids AS (SELECT line, identity, target FROM read_parquet($parts)),
-groups AS (
-    SELECT identity, min(line) AS first_line, count(DISTINCT target) AS targets
-    FROM ids GROUP BY identity HAVING count(*) > 1
-)
-SELECT ids.line,
-       CASE WHEN groups.targets > 1 THEN {DUPLICATE_CONFLICT}::UBIGINT
-            ELSE {DUPLICATE_ROW}::UBIGINT END AS dup_mask
-FROM ids JOIN groups USING (identity)
-WHERE groups.targets > 1 OR ids.line <> groups.first_line
-ORDER BY ids.line
-"""
+DUPLICATE_CODES = (Code.DUPLICATE_ROW, Code.DUPLICATE_CONFLICT)
 
 
 class DuplicateFinder:
-    def __init__(self, workdir: Path) -> None:
-        self.dir = workdir / "identities"
+    def __init__(self, workdir: Path, rows_per_partition: int = 4_000_000) -> None:
+        self.dir = workdir / "valid"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.parts: list[str] = []
+        self.rows_per_partition = rows_per_partition
+        self.parts: list[Path] = []
+        self.rows = 0
 
-    def add(self, batch: pl.DataFrame) -> None:
-        ids = batch.filter(pl.col("mask") == 0).select("line", "identity", "target")
-        if ids.height:
-            part = self.dir / f"ids-{len(self.parts):06d}.parquet"
-            ids.write_parquet(part, compression="lz4", statistics=False)
-            self.parts.append(str(part))
+    def add(self, valid: pl.DataFrame) -> Path:
+        """Stage one batch's valid rows; return the part's path (read back by the writer)."""
+        part = self.dir / f"valid-{len(self.parts):06d}.parquet"
+        valid.with_columns(h=pl.col("identity").hash()).write_parquet(
+            part, compression="lz4", statistics=False
+        )
+        self.parts.append(part)
+        self.rows += valid.height
+        return part
 
-    def finish(self) -> DuplicateMasks:
-        """Run the whole-file query; the result maps line -> DUPLICATE_ROW/CONFLICT mask."""
-        out = self.dir / "duplicates.parquet"
-        if not self.parts:
-            return DuplicateMasks(None)
-        con = duckdb.connect(config={"memory_limit": _DUCKDB_MEMORY, "threads": 2})
-        try:
-            con.execute(f"SET temp_directory = '{self.dir.as_posix()}'")
-            rel = con.sql(_QUERY, params={"parts": self.parts})
-            rel.write_parquet(str(out))
-        finally:
-            con.close()
-        return DuplicateMasks(out)
+    def finish(self) -> pl.DataFrame:
+        """`line` -> `dup_mask` (DUPLICATE_ROW or DUPLICATE_CONFLICT), sorted by line."""
+        found = [self._partition(p, self._partitions()) for p in range(self._partitions())]
+        return pl.concat(found).sort("line") if found else _empty()
 
+    def _partitions(self) -> int:
+        return max(1, math.ceil(self.rows / self.rows_per_partition))
 
-class DuplicateMasks:
-    """Duplicate codes by line, read back one line range at a time."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-
-    def for_lines(self, first: int, last: int) -> pl.DataFrame:
-        if self.path is None:
-            return pl.DataFrame(schema={"line": pl.Int64, "dup_mask": pl.UInt64})
+    def _partition(self, p: int, k: int) -> pl.DataFrame:
+        scan = pl.scan_parquet(self.parts).filter(pl.col("h") % k == p)
+        repeated = (
+            scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
+        )
+        if not repeated.height:
+            return _empty()
+        candidates = scan.filter(pl.col("h").is_in(repeated["h"].implode())).select(
+            "line", "identity", "target"
+        )
+        groups = candidates.group_by("identity").agg(
+            first=pl.col("line").min(), targets=pl.col("target").n_unique(), n=pl.len()
+        )
         return (
-            pl.scan_parquet(self.path)
-            .filter(pl.col("line").is_between(first, last))
+            candidates.join(groups.filter(pl.col("n") > 1), on="identity")
+            .filter((pl.col("targets") > 1) | (pl.col("line") != pl.col("first")))
+            .select(
+                "line",
+                dup_mask=pl.when(pl.col("targets") > 1)
+                .then(pl.lit(DUPLICATE_CONFLICT, pl.UInt64))
+                .otherwise(pl.lit(DUPLICATE_ROW, pl.UInt64)),
+            )
             .collect()
         )
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={"line": pl.Int64, "dup_mask": pl.UInt64})

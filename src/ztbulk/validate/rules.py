@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ztbulk.codes import Code
 from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode
+from ztbulk.parse.reader import RECORD
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import Row, code_mask
 
@@ -55,32 +55,35 @@ def identity() -> pl.Expr:
     )
 
 
-def validate_batch(raw: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """Add `mask` (all row codes of section 3), `identity` and `target` (valid rows only).
+def validate_batch(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a parsed batch into (failing rows, valid rows), both ordered by line.
 
+    failing: line, mask (every row code of section 3), raw, f*, and the canonical values.
+    valid: line, f*, identity and target (the inputs of section 4).
     Rows the parser already spoiled (ROW_MALFORMED, FIELD_ENCODING) keep that code alone.
+    One lazy plan computes both, so shared expressions run once.
     """
     row = Row(rules.actor, rules.mode, rules.catalog)
-    valid = pl.col("mask") == 0
     target_col = "profileid" if rules.mode is Mode.PROFILEID else "owner"
-    return (
-        raw.with_columns(canonical_values(rules.columns))
+    fields = pl.col(r"^f\d+$")
+    base = (
+        frame.lazy()
+        .filter(pl.col("kind") == RECORD)
+        .with_columns(canonical_values(rules.columns))
         .with_columns(
             mask=pl.when(pl.col("parse_mask") != 0)
             .then(pl.col("parse_mask"))
             .otherwise(code_mask(row))
         )
-        .select(
-            "line",
-            "mask",
-            "raw",
-            pl.col(r"^f\d+$"),
-            identity=pl.when(valid).then(identity()),
-            target=pl.when(valid).then(pl.col(target_col).cast(pl.Int64, strict=False)),
-        )
     )
-
-
-def is_rejecting(code: Code) -> bool:
-    """Row codes that reject a row (warnings and DUPLICATE_ROW do not)."""
-    return code not in (Code.DUPLICATE_ROW, Code.SECONDARY_IMEI, Code.KME_CONFLICT)
+    failing = base.filter(pl.col("mask") != 0).select(
+        "line", "mask", "raw", fields, *CANONICAL_COLUMNS
+    )
+    valid = base.filter(pl.col("mask") == 0).select(
+        "line",
+        fields,
+        identity=identity(),
+        target=pl.col(target_col).cast(pl.Int64, strict=False),
+    )
+    failed, passed = pl.collect_all([failing, valid])
+    return failed, passed
