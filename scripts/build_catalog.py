@@ -1,7 +1,8 @@
 """Derive the packaged manufacturer/model catalogue from the Android Enterprise Recommended list.
 
 Input: ../shared/data/device_catalogs/android_enterprise_recommended_devices_2026-07-24.csv
-(MIT, androidtrackers/android-enterprise-devices; data from androidenterprisepartners.withgoogle.com).
+(MIT, androidtrackers/android-enterprise-devices; data from
+androidenterprisepartners.withgoogle.com).
 Output: src/ztbulk/data/catalog_aer.csv with columns manufacturer,model, one row per model string.
 A brand written in several letter cases (vivo/Vivo) keeps its most frequent spelling.
 """
@@ -14,7 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared/data/device_catalogs/android_enterprise_recommended_devices_2026-07-24.csv"
+SOURCE = (
+    ROOT.parent
+    / "shared/data/device_catalogs/android_enterprise_recommended_devices_2026-07-24.csv"
+)
 TARGET = ROOT / "src/ztbulk/data/catalog_aer.csv"
 
 
@@ -28,8 +32,8 @@ def main() -> int:
     pairs: dict[tuple[str, str], tuple[str, str]] = {}
     for r in rows:
         brand = canonical[r["Brand"].strip().lower()]
-        for model in r["Models"].split(","):
-            model = model.strip()
+        for cell in r["Models"].split(","):
+            model = cell.strip()
             if model:
                 pairs.setdefault((brand.lower(), model.lower()), (brand, model))
     TARGET.parent.mkdir(parents=True, exist_ok=True)

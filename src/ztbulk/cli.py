@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ztbulk: interrupted.", file=sys.stderr)
         return EXIT_INTERNAL
+    except BrokenPipeError:  # output piped into `head` and the like: nothing left to say
+        sys.stderr.close()
+        return EXIT_INTERNAL
     except Exception as exc:
         crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
         crash.write_text(traceback.format_exc(), encoding="utf-8")
@@ -115,10 +118,9 @@ class _ProgressBar:
     def __call__(self, done: int, total: int, rows: int) -> None:
         frac = min(done / total, 1.0)
         filled = int(frac * 30)
+        bar = "#" * filled + "." * (30 - filled)
         rate = rows / max(time.monotonic() - self.start, 1e-6)
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (30 - filled)}] {frac:6.1%}  {rows:,} rows  {rate:,.0f} rows/s"
-        )
+        self.stream.write(f"\r[{bar}] {frac:6.1%}  {rows:,} rows  {rate:,.0f} rows/s")
         self.stream.flush()
         self.shown = True
 

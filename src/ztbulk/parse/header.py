@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -11,7 +12,11 @@ from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode, normalize_column
 from ztbulk.parse.issues import FileIssue
 
 HEADER_PEEK = 4 * 1024 * 1024  # a header record longer than this is not a zero-touch header
-IGNORED_PREFIX = "ztbulk_"  # columns ztbulk writes into errors.csv; ignored on the way back in
+IGNORED_PREFIX = "ztbulk_"
+_SNIFF_BYTES = 64 * 1024
+_QUOTED = re.compile(
+    r'"(?:[^"]|"")*"'
+)  # columns ztbulk writes into errors.csv; ignored on the way back in
 
 
 @dataclass
@@ -51,7 +56,7 @@ def read_header(data: bytes, start: int, actor: Actor) -> Header:
             "The header line is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel).",
         )
         return Header([], ",", 1, start + len(text_bytes), crlf, issues=[issue])
-    delimiter = detect_delimiter(first_text)
+    delimiter = detect_delimiter(_outside_quotes(text_bytes))
     names, lines, consumed = _header_record(text_bytes, first_text, delimiter)
     header = Header(names, delimiter, lines, start + consumed, crlf)
     _map_columns(header, actor)
@@ -68,6 +73,13 @@ def detect_delimiter(line: str) -> str:
     return ","
 
 
+def _outside_quotes(text_bytes: bytes) -> str:
+    """The header record's first line with quoted cells removed (a quoted cell may hold a tab,
+    a semicolon or a line break, none of which says anything about the delimiter)."""
+    text = text_bytes[:_SNIFF_BYTES].decode("utf-8", "replace")
+    return _QUOTED.sub("", text).split("\n", 1)[0]
+
+
 def _blank_first_line(text_bytes: bytes, start: int, crlf: bool) -> Header:
     if not text_bytes.strip():
         issue = FileIssue(Code.FILE_EMPTY, "The file is empty; it needs a header line.")
@@ -79,7 +91,9 @@ def _blank_first_line(text_bytes: bytes, start: int, crlf: bool) -> Header:
     return Header([], ",", 1, start + len(text_bytes), crlf, issues=[issue])
 
 
-def _header_record(text_bytes: bytes, first_text: str, delimiter: str) -> tuple[list[str], int, int]:
+def _header_record(
+    text_bytes: bytes, first_text: str, delimiter: str
+) -> tuple[list[str], int, int]:
     """The header cells, the lines they span and the bytes consumed (quotes may span lines)."""
     raw_lines = text_bytes.split(b"\n")
     if '"' not in first_text:
@@ -155,9 +169,7 @@ def _map_columns(header: Header, actor: Actor) -> None:
         )
     if unknown:
         shown = ", ".join(repr(n) for n in unknown)
-        issues.append(
-            FileIssue(Code.HEADER_UNKNOWN_COLUMN, f"Ignored unknown column(s): {shown}.")
-        )
+        issues.append(FileIssue(Code.HEADER_UNKNOWN_COLUMN, f"Ignored unknown column(s): {shown}."))
 
 
 def _missing_columns(columns: dict[str, int]) -> list[FileIssue]:

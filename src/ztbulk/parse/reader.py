@@ -194,17 +194,16 @@ class _Chunk:
             .collect()
         )
         malformed = shape["count"] != self.width
-        return self._polars_fields().select(
+        return pl.select(
             line=pl.int_range(self.first_line, self.first_line + lines.len(), dtype=pl.Int64),
-            kind=pl.when(shape["blank"]).then(pl.lit(BLANK, pl.UInt8)).otherwise(
-                pl.lit(RECORD, pl.UInt8)
-            ),
+            kind=pl.when(shape["blank"])
+            .then(pl.lit(BLANK, pl.UInt8))
+            .otherwise(pl.lit(RECORD, pl.UInt8)),
             parse_mask=pl.when(malformed)
             .then(pl.lit(MALFORMED, pl.UInt64))
             .otherwise(pl.lit(0, pl.UInt64)),
             raw=pl.when(malformed).then(lines),
-            *[pl.col(n) for n in self.names],
-        )
+        ).hstack(self._polars_fields())
 
     def _polars_fields(self) -> pl.DataFrame:
         return pl.read_csv(
@@ -244,7 +243,9 @@ class _Chunk:
                 if status == "broken":
                     fields, span = None, 1
             taken.update(range(i, i + span))
-            updates.append(self._special_row(i, text, fields, span, bad, lines))
+            updates.append(
+                self._special_row(i=i, text=text, fields=fields, span=span, bad=bad, lines=lines)
+            )
             updates.extend((j, NOT_A_RECORD, 0, None, []) for j in range(i + 1, i + span))
         return updates, None
 
@@ -263,6 +264,7 @@ class _Chunk:
 
     def _special_row(
         self,
+        *,
         i: int,
         text: str,
         fields: list[str] | None,

@@ -109,7 +109,11 @@ def _transcode(src: Source, workdir: Path) -> None:
 
 
 def _convert(
-    block: bytes, decoder: codecs.IncrementalDecoder, utf16: bool, cr_only: bool, final: bool = False
+    block: bytes,
+    decoder: codecs.IncrementalDecoder,
+    utf16: bool,
+    cr_only: bool,
+    final: bool = False,
 ) -> bytes:
     if utf16:
         block = decoder.decode(block, final).encode("utf-8")
@@ -117,7 +121,10 @@ def _convert(
 
 
 class Sha256:
-    """SHA-256 of a file computed on a thread while the pipeline reads it (hashlib frees the GIL)."""
+    """SHA-256 of a file, computed on a thread while the pipeline reads it.
+
+    hashlib releases the GIL for large buffers, so this costs the main work next to nothing.
+    """
 
     def __init__(self, path: Path) -> None:
         self._digest = ""

@@ -7,9 +7,9 @@ from ztbulk.validate.rules import Rules, canonical_values, validate_batch
 
 __all__ = [
     "CHECKS",
+    "DUPLICATE_CODES",
     "Catalog",
     "DuplicateFinder",
-    "DUPLICATE_CODES",
     "Rules",
     "canonical_values",
     "check",

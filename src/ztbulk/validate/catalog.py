@@ -61,7 +61,11 @@ class Catalog:
             frame = pl.read_csv(io.StringIO(text), infer_schema=False)
         except pl.exceptions.PolarsError as exc:
             raise CatalogError(f"Catalogue {path} is not a readable CSV ({exc}).") from None
-        renamed = {c: _ALIASES[normalize_column(c)] for c in frame.columns if normalize_column(c) in _ALIASES}
+        renamed = {
+            c: _ALIASES[normalize_column(c)]
+            for c in frame.columns
+            if normalize_column(c) in _ALIASES
+        }
         if sorted(set(renamed.values())) != ["manufacturer", "model"]:
             raise CatalogError(
                 f"Catalogue {path} needs the columns manufacturer and model "
@@ -83,15 +87,11 @@ class Catalog:
 
 
 def _decode(raw: bytes, path: Path) -> str:
-    for bom, encoding in (
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-    ):
-        if raw.startswith(bom):
-            break
-    else:
-        encoding = "utf-8"
+    encoding = "utf-8"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:

@@ -41,17 +41,17 @@ class DuplicateFinder:
 
     def finish(self) -> pl.DataFrame:
         """`line` -> `dup_mask` (DUPLICATE_ROW or DUPLICATE_CONFLICT), sorted by line."""
-        found = [self._partition(p, self._partitions()) for p in range(self._partitions())]
-        return pl.concat(found).sort("line") if found else _empty()
+        if not self.rows:
+            return _empty()
+        k = self._partitions()
+        return pl.concat([self._partition(p, k) for p in range(k)]).sort("line")
 
     def _partitions(self) -> int:
         return max(1, math.ceil(self.rows / self.rows_per_partition))
 
     def _partition(self, p: int, k: int) -> pl.DataFrame:
         scan = pl.scan_parquet(self.parts).filter(pl.col("h") % k == p)
-        repeated = (
-            scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
-        )
+        repeated = scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
         if not repeated.height:
             return _empty()
         candidates = scan.filter(pl.col("h").is_in(repeated["h"].implode())).select(

@@ -1,0 +1,70 @@
+"""Shared helpers: run `check` on text and read its outputs back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ztbulk import Catalog, CheckReport, check
+from ztbulk.parse import ParseConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_CATALOG = FIXTURES / "catalog_test.csv"
+
+IMEI_OK = "356938035643809"  # Luhn-valid (the community sample's first IMEI)
+IMEI_OK2 = "123456789012347"  # Google's example IMEI
+HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
+
+
+@dataclass
+class Result:
+    report: CheckReport
+    outcomes: pl.DataFrame
+    out_dir: Path
+
+    def row(self, line: int) -> dict[str, object]:
+        found = self.outcomes.filter(pl.col("line") == line)
+        assert found.height == 1, f"no single outcome for line {line}: {found}"
+        return found.row(0, named=True)
+
+    def codes(self, line: int) -> list[str]:
+        return list(self.row(line)["codes"])  # type: ignore[call-overload]
+
+    @property
+    def errors_csv(self) -> str:
+        return (self.out_dir / "errors.csv").read_text(encoding="utf-8-sig")
+
+
+@pytest.fixture(scope="session")
+def test_catalog() -> Catalog:
+    return Catalog.from_csv(TEST_CATALOG)
+
+
+def run_check(
+    tmp_path: Path,
+    content: str | bytes,
+    *,
+    actor: str = "customer",
+    catalog: Catalog | None = None,
+    chunk_bytes: int | None = None,
+    name: str = "input.csv",
+) -> Result:
+    src = tmp_path / name
+    if isinstance(content, str):
+        src.write_text(content, encoding="utf-8", newline="")
+    else:
+        src.write_bytes(content)
+    out = tmp_path / f"out-{name}"
+    config = ParseConfig(chunk_bytes=chunk_bytes) if chunk_bytes else None
+    cat = catalog or Catalog.from_csv(TEST_CATALOG)
+    report = check(src, actor=actor, catalog=cat, out_dir=out, config=config)
+    return Result(report, pl.read_parquet(out / "outcomes.parquet"), out)
+
+
+def csv_text(*rows: str, header: str = HEADER) -> str:
+    return "\n".join([header, *rows]) + "\n"
