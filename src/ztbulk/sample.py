@@ -146,7 +146,7 @@ def _defect_columns() -> list[pl.Expr]:
         pl.when(_is("model_unknown"))
         .then(pl.lit("Phone 3000"))
         .when(_is("quoted"))
-        .then(pl.lit('"') + pl.col("model") + pl.lit(', rev. B"'))
+        .then(pl.col("model") + pl.lit(', rev. "B"'))
         .otherwise(model)
         .alias("model_out"),
         pl.when(_is("manufacturer_unknown"))
@@ -172,9 +172,15 @@ def _defect_columns() -> list[pl.Expr]:
     ]
 
 
+def _quoted(field: pl.Expr) -> pl.Expr:
+    """RFC 4180 quoting where needed (real model names hold commas and inch marks)."""
+    escaped = pl.lit('"') + field.str.replace_all('"', '""', literal=True) + pl.lit('"')
+    return pl.when(field.str.contains('[",]')).then(escaped).otherwise(field)
+
+
 def _line(columns: list[str]) -> pl.Expr:
     fields = [
-        pl.col(c).fill_null("")
+        _quoted(pl.col(c).fill_null(""))
         for c in (
             "modemtype",
             "modemid",
