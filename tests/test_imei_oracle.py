@@ -33,7 +33,10 @@ def verdicts(
     values: list[str], modemtype: str = "IMEI", codes: tuple[Code, ...] = IMEI_CODES
 ) -> list[bool]:
     """True where none of `codes` fires, for a column of non-blank modemid values."""
-    frame = pl.DataFrame({"modemtype": [modemtype] * len(values), "modemid": values})
+    frame = pl.DataFrame(
+        {"modemtype": [modemtype] * len(values), "modemid": values},
+        schema={"modemtype": pl.String, "modemid": pl.String},
+    )
     flags = frame.select(
         pl.any_horizontal([CHECKS[c](ROW).fill_null(False) for c in codes]).alias("bad")
     )

@@ -106,7 +106,7 @@ class _CheckRun:
         """Three passes: parse+validate+stage each batch; find duplicates; write the outputs."""
         assert header.mode is not None
         rules = Rules(self.actor, header.mode, self.catalog, header.columns)
-        finder = DuplicateFinder(self.work)
+        finder = DuplicateFinder(self.work, header.columns)
         staged: list[tuple[Path, Path]] = []  # (failing rows, valid rows) of each batch
         total = max(source.stream.stat().st_size, 1)
         with timer("parse_validate"):

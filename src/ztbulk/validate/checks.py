@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
 
@@ -69,15 +70,38 @@ def present(expr: pl.Expr) -> pl.Expr:
     return expr.is_not_null()
 
 
+def _doubled(d: pl.Expr) -> pl.Expr:
+    """A doubled Luhn digit with its digits summed: 2d, or 2d - 9 when 2d > 9."""
+    return d * 2 - (d >= 5).cast(pl.UInt32) * 9
+
+
+@cache
+def _luhn_block_tables() -> tuple[pl.Series, pl.Series]:
+    """Luhn sums of every 5-digit block: one where the block's first (rightmost) digit is
+    kept, one where it is doubled. Built once, vectorised."""
+    v = pl.int_range(0, 100_000, dtype=pl.UInt32, eager=True).to_frame("v")
+    kept, doubled = pl.lit(0, pl.UInt32), pl.lit(0, pl.UInt32)
+    for k in range(5):
+        d = (pl.col("v") // 10**k) % 10
+        kept = kept + (_doubled(d) if k % 2 else d)
+        doubled = doubled + (d if k % 2 else _doubled(d))
+    tables = v.select(kept.cast(pl.UInt16).alias("kept"), doubled.cast(pl.UInt16).alias("doubled"))
+    return tables["kept"], tables["doubled"]
+
+
 def luhn_valid(digits: pl.Expr) -> pl.Expr:
-    """Luhn on a column of 15-digit strings, as integer arithmetic (no per-row Python)."""
+    """Luhn on a column of 15-digit strings, as integer arithmetic (no per-row Python).
+
+    The number is cut into three 5-digit blocks; positions 0-4 and 10-14 (from the right)
+    start with a kept digit, positions 5-9 with a doubled one, so three table look-ups
+    replace fifteen digit operations.
+    """
+    kept, doubled = _luhn_block_tables()
     number = digits.cast(pl.UInt64, strict=False)
-    total: pl.Expr = pl.lit(0, pl.UInt64)
-    for k in range(15):  # k = 0 is the check digit; every second digit from it is doubled
-        d = (number // 10**k) % 10
-        if k % 2 == 1:  # doubled, then its digits summed: 2d, or 2d - 9 when 2d > 9
-            d = d * 2 - (d >= 5).cast(pl.UInt64) * 9
-        total = total + d
+    low = (number % 100_000).cast(pl.UInt32)
+    mid = (number // 100_000 % 100_000).cast(pl.UInt32)
+    high = (number // 10_000_000_000).cast(pl.UInt32)
+    total = pl.lit(kept).gather(low) + pl.lit(doubled).gather(mid) + pl.lit(kept).gather(high)
     return total % 10 == 0
 
 

@@ -1,10 +1,10 @@
 """SPEC section 4 across the whole file, exact, in bounded memory.
 
-Each batch stages its valid rows (line, identity, target, values) as Parquet, with a 64-bit
-hash of the identity. At the end, the hashes are grouped partition by partition (hash modulo
-the partition count, so one partition holds at most about `rows_per_partition` rows): only
+Each batch stages its valid rows (line, a 64-bit hash of the identity, target, values) as
+Parquet. At the end, the hashes are grouped partition by partition (hash modulo the
+partition count, so one partition holds at most about `rows_per_partition` rows): only
 hashes seen more than once are candidates, and candidates are then grouped by the identity
-string itself, so a hash collision can never make a duplicate.
+string itself, rebuilt from their values, so a hash collision can never make a duplicate.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ztbulk.codes import Code, mask_of
+from ztbulk.validate.rules import canonical_values, identity
 
 DUPLICATE_ROW = mask_of(Code.DUPLICATE_ROW)
 DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_CONFLICT)
@@ -22,7 +23,10 @@ DUPLICATE_CODES = (Code.DUPLICATE_ROW, Code.DUPLICATE_CONFLICT)
 
 
 class DuplicateFinder:
-    def __init__(self, workdir: Path, rows_per_partition: int = 4_000_000) -> None:
+    def __init__(
+        self, workdir: Path, columns: dict[str, int], rows_per_partition: int = 4_000_000
+    ) -> None:
+        self.columns = columns  # canonical name -> field position, to rebuild identities
         self.dir = workdir / "valid"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rows_per_partition = rows_per_partition
@@ -32,9 +36,7 @@ class DuplicateFinder:
     def add(self, valid: pl.DataFrame) -> Path:
         """Stage one batch's valid rows; return the part's path (read back by the writer)."""
         part = self.dir / f"valid-{len(self.parts):06d}.parquet"
-        valid.with_columns(h=pl.col("identity").hash()).write_parquet(
-            part, compression="lz4", statistics=False
-        )
+        valid.write_parquet(part, compression="lz4", statistics=False)
         self.parts.append(part)
         self.rows += valid.height
         return part
@@ -54,8 +56,10 @@ class DuplicateFinder:
         repeated = scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
         if not repeated.height:
             return _empty()
-        candidates = scan.filter(pl.col("h").is_in(repeated["h"].implode())).select(
-            "line", "identity", "target"
+        candidates = (
+            scan.filter(pl.col("h").is_in(repeated["h"].implode()))
+            .with_columns(canonical_values(self.columns))
+            .select("line", "target", identity=identity())
         )
         groups = candidates.group_by("identity").agg(
             first=pl.col("line").min(), targets=pl.col("target").n_unique(), n=pl.len()
