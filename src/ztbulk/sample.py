@@ -58,17 +58,19 @@ def read_tacs(path: Path, limit: int = 5000) -> list[str]:
     return tacs
 
 
-def _rand(seed: int, salt: int) -> pl.Expr:
+def rand(seed: int, salt: int) -> pl.Expr:
+    """A pseudo-random UInt64 per row of a frame with a row-number column `i`."""
     return pl.col("i").hash(seed * 1_000_003 + salt)
 
 
-def _pick(values: list[str], seed: int, salt: int) -> pl.Expr:
+def pick(values: list[str], seed: int, salt: int) -> pl.Expr:
     """A pseudo-random element of `values` per row."""
     series = pl.Series(values, dtype=pl.String)
-    return pl.lit(series).implode().list.get((_rand(seed, salt) % len(values)).cast(pl.Int64))
+    return pl.lit(series).implode().list.get((rand(seed, salt) % len(values)).cast(pl.Int64))
 
 
-def _luhn_check_digit(body14: pl.Expr) -> pl.Expr:
+def luhn_check_digit(body14: pl.Expr) -> pl.Expr:
+    """The check digit completing a 14-digit IMEI body."""
     number = body14.cast(pl.UInt64)
     total: pl.Expr = pl.lit(0, pl.UInt64)
     for k in range(14):  # k = 0 is the rightmost body digit; it is doubled in a 15-digit IMEI
@@ -87,21 +89,21 @@ def generate(spec: SampleSpec, out: Path, catalog: Catalog, tacs: list[str] | No
     models = pairs["model"].to_list()
     tac_list = tacs or [f"35{i:06d}" for i in range(0, 1_000_000, 997)]
     n_defects = len(DEFECTS)
-    bucket = (_rand(s, 1) % 10_000).cast(pl.Float64) / 10_000 / spec.defect_rate
+    bucket = (rand(s, 1) % 10_000).cast(pl.Float64) / 10_000 / spec.defect_rate
     kind = pl.when(bucket < n_defects).then(bucket.floor().cast(pl.Int32)).otherwise(-1)
-    pair_ix = (_rand(s, 2) % len(models)).cast(pl.Int64)
-    body = _pick(tac_list, s, 3) + (_rand(s, 4) % 1_000_000).cast(pl.String).str.zfill(6)
+    pair_ix = (rand(s, 2) % len(models)).cast(pl.Int64)
+    body = pick(tac_list, s, 3) + (rand(s, 4) % 1_000_000).cast(pl.String).str.zfill(6)
     rows = pl.int_range(0, spec.rows, dtype=pl.UInt64, eager=True).to_frame("i")
     frame = rows.select(
         "i",
         kind=kind.alias("kind"),
-        ident=(_rand(s, 5) % 100).alias("ident"),
+        ident=(rand(s, 5) % 100).alias("ident"),
         model=pl.lit(pl.Series(models)).implode().list.get(pair_ix),
         manufacturer=pl.lit(pl.Series(makers)).implode().list.get(pair_ix),
-        imei=body + _luhn_check_digit(body),
-        meid=(_rand(s, 6) % (1 << 56)).cast(pl.String).str.zfill(14).str.slice(0, 14),
-        serial=pl.lit("SN") + (_rand(s, 7) % 10**10).cast(pl.String),
-        profileid=_pick([str(p) for p in spec.profile_ids], s, 8),
+        imei=body + luhn_check_digit(body),
+        meid=(rand(s, 6) % (1 << 56)).cast(pl.String).str.zfill(14).str.slice(0, 14),
+        serial=pl.lit("SN") + (rand(s, 7) % 10**10).cast(pl.String),
+        profileid=pick([str(p) for p in spec.profile_ids], s, 8),
     )
     frame = frame.with_columns(_defect_columns())
     lines = frame.select(_line(frame.columns)).to_series()

@@ -1,4 +1,4 @@
-"""The `ztbulk` command: parses arguments, calls the library, prints. Nothing else lives here."""
+"""`ztbulk check` and `ztbulk demo`."""
 
 from __future__ import annotations
 
@@ -6,68 +6,35 @@ import argparse
 import os
 import sys
 import time
-import traceback
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ztbulk import api
 from ztbulk.domain import Actor
 from ztbulk.errors import ZtbulkError
 from ztbulk.parse import ParseConfig
+from ztbulk.registry.db import Registry
+from ztbulk.registry.service import RegistryService
 from ztbulk.report.model import CheckReport
 from ztbulk.sample import SampleSpec, generate
 from ztbulk.validate import Catalog
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
-EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ztbulk", description="Check and apply zero-touch enrollment device CSV files."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_parsers(sub: Any) -> None:
     chk = sub.add_parser("check", help="validate a CSV file and report every row's outcome")
     chk.add_argument("file", type=Path, metavar="FILE")
     chk.add_argument("--as", dest="actor", choices=[a.value for a in Actor], default="customer")
     chk.add_argument("--catalog", type=Path, metavar="CSV", help="manufacturer,model list")
+    chk.add_argument("--db", metavar="PATH", help="read the catalogue from this registry")
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
+    chk.set_defaults(handler=run_check)
     demo = sub.add_parser("demo", help="generate a sample file with defects and check it")
     demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
     demo.add_argument("--rows", type=int, default=200_000, metavar="N")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the usage line
-        return EXIT_USAGE if exc.code else 0
-    try:
-        if args.command == "check":
-            return _check(args)
-        return _demo(args)
-    except ZtbulkError as exc:
-        print(f"ztbulk: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("ztbulk: interrupted.", file=sys.stderr)
-        return EXIT_INTERNAL
-    except BrokenPipeError:  # output piped into `head` and the like: nothing left to say
-        sys.stderr.close()
-        return EXIT_INTERNAL
-    except Exception as exc:
-        crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
-        crash.write_text(traceback.format_exc(), encoding="utf-8")
-        print(
-            f"ztbulk: internal error ({type(exc).__name__}: {exc}); details in {crash}. "
-            "Nothing was applied; run the command again, and report the file if it repeats.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+    demo.set_defaults(handler=run_demo)
 
 
 def _config() -> ParseConfig:
@@ -80,16 +47,21 @@ def _config() -> ParseConfig:
         raise ZtbulkError(f"ZTBULK_MAX_FILE_BYTES={limit!r} is not a whole number.") from None
 
 
-def _check(args: argparse.Namespace) -> int:
+def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
+    if args.db is None:
+        return args.catalog  # type: ignore[no-any-return]
+    if args.catalog is not None:
+        raise ZtbulkError("Give --catalog or --db, not both.")
+    with Registry.open(args.db) as reg:
+        return RegistryService(reg).catalog()
+
+
+def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
+    catalog = _catalog(args)
     bar = _progress_bar(path, sys.stderr) if args.format == "text" else None
     report = api.check(
-        path,
-        actor=args.actor,
-        catalog=args.catalog,
-        out_dir=args.out,
-        config=_config(),
-        progress=bar,
+        path, actor=args.actor, catalog=catalog, out_dir=args.out, config=_config(), progress=bar
     )
     if bar is not None:
         bar.done()
@@ -100,7 +72,7 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _demo(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace) -> int:
     folder: Path = args.dir
     sample = folder / "devices.csv"
     print(f"Generating {args.rows:,} rows with defects into {sample} ...")
@@ -159,7 +131,3 @@ def print_summary(report: CheckReport, out: TextIO) -> None:
             w(f"  line {f.line:>8}  {','.join(f.codes)}: {f.message}\n")
     took = report.timings.get("total", 0.0)
     w(f"\nReports in {report.out_dir} ({took:.2f} s). Exit code {report.exit_code}.\n")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The `ztbulk` command: parses arguments, calls the library, prints. Nothing else lives here.
+
+Each subcommand module registers its parsers with a `handler(args) -> exit code`; `main`
+turns every ZtbulkError into one sentence on stderr and its exit code, and anything else into
+exit code 3 with the traceback kept in a file, never on the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from ztbulk.cli import check as check_cmd
+from ztbulk.cli import registry as registry_cmd
+from ztbulk.errors import ZtbulkError
+
+EXIT_USAGE, EXIT_INTERNAL = 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ztbulk", description="Check and apply zero-touch enrollment device CSV files."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check_cmd.add_parsers(sub)
+    registry_cmd.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage line
+        return EXIT_USAGE if exc.code else 0
+    try:
+        code: int = args.handler(args)
+        return code
+    except ZtbulkError as exc:
+        print(f"ztbulk: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ztbulk: interrupted.", file=sys.stderr)
+        return EXIT_INTERNAL
+    except BrokenPipeError:  # output piped into `head` and the like: nothing left to say
+        sys.stderr.close()
+        return EXIT_INTERNAL
+    except Exception as exc:
+        crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
+        crash.write_text(traceback.format_exc(), encoding="utf-8")
+        print(
+            f"ztbulk: internal error ({type(exc).__name__}: {exc}); details in {crash}. "
+            "Nothing was left half-done; run the command again, and report it if it repeats.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
