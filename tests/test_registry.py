@@ -199,6 +199,10 @@ def test_export_then_check_has_no_row_errors(
     assert report["warnings"] == []  # the informative columns are ztbulk_ columns
 
 
+def config_add(*extra: str, name: str = "J") -> list[str]:
+    return ["config", "add", "--name", name, "--dpc", "p", "--company", "C", *extra, "--as", OWNER]
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
@@ -206,61 +210,11 @@ def test_export_then_check_has_no_row_errors(
         (["customer", "add", "X", "--owner", "not-an-email"], "not an e-mail address"),
         (["user", "add", "bad@", "--as", OWNER], "not an e-mail address"),
         (["user", "add", ADMIN, "--as", OWNER], "already a user"),
-        (
-            ["config", "add", "--name", "Standard", "--dpc", "p", "--company", "C", "--as", OWNER],
-            "already used",
-        ),
-        (
-            [
-                "config",
-                "add",
-                "--name",
-                "J",
-                "--dpc",
-                "p",
-                "--company",
-                "C",
-                "--extras",
-                "{nope",
-                "--as",
-                OWNER,
-            ],
-            "not valid JSON",
-        ),
-        (
-            [
-                "config",
-                "add",
-                "--name",
-                "J",
-                "--dpc",
-                "p",
-                "--company",
-                "C",
-                "--extras",
-                "[1]",
-                "--as",
-                OWNER,
-            ],
-            "must be a JSON object",
-        ),
-        (
-            [
-                "config",
-                "add",
-                "--name",
-                "J",
-                "--dpc",
-                "p",
-                "--company",
-                "C",
-                "--support-phone",
-                "call me",
-                "--as",
-                OWNER,
-            ],
-            "digits, spaces",
-        ),
+        (config_add(name="Standard"), "already used"),
+        (config_add("--extras", "{nope"), "not valid JSON"),
+        (config_add("--extras", "[1]"), "must be a JSON object"),
+        (config_add("--support-phone", "call me"), "digits, spaces"),
+        (config_add("--support-email", "help@"), "not an e-mail address"),
         (["config", "edit", "424242", "--name", "Y", "--as", OWNER], "No configuration 424242"),
         (["reseller", "enable", "424242", "--as", OWNER], "No reseller 424242"),
         (["user", "role", OWNER, "admin", "--as", OWNER], "last owner"),

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import IMEI_OK, csv_text, run_check
 from ztbulk.codes import Category, Code
+from ztbulk.codes import Code as C  # noqa: N817 - keeps the table one case per line
 
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 BASE = f"IMEI,{IMEI_OK},,SM-A155M,Samsung,ZERO_TOUCH,101"
@@ -30,141 +31,78 @@ def row(
     return ",".join([modemtype, modemid, serial, model, manufacturer, profiletype, target])
 
 
-# (code, trigger row, near-miss row, codes the near miss gets, header, actor)
-CASES: list[tuple[Code, str, str, list[str], str, str]] = [
-    (Code.ROW_MALFORMED, BASE + ",extra", row(model='"SM-A155M"'), [], "", "customer"),
-    (
-        Code.ROW_MALFORMED,
-        row(model='"SM-A155M"x'),
-        row(model='"SM,A155M"'),
-        ["MODEL_UNKNOWN"],
-        "",
-        "customer",
-    ),
-    (Code.IDENTIFIER_MISSING, row("", "", ""), row("", "", "SN1"), [], "", "customer"),
-    (Code.MODEMTYPE_MISSING, row(""), BASE, [], "", "customer"),
-    (Code.MODEMID_MISSING, row(modemid=""), BASE, [], "", "customer"),
-    (Code.MODEMTYPE_CASE, row("imei"), BASE, [], "", "customer"),
-    (Code.MODEMTYPE_INVALID, row("IMEIS"), row("Imei"), ["MODEMTYPE_CASE"], "", "customer"),
-    (
-        Code.IMEI_SCIENTIFIC,
-        row(modemid="3.56938E+14"),
-        row(modemid="3.56938E+1X"),
-        ["IMEI_FORMAT"],
-        "",
-        "customer",
-    ),
-    (
-        Code.IMEI_SCIENTIFIC,
-        row(modemid='"3,56938E+14"'),
-        row(modemid='"3,56938"'),
-        ["IMEI_FORMAT"],
-        "",
-        "customer",
-    ),
-    (Code.IMEI_FORMAT, row(modemid=IMEI_OK[:14]), BASE, [], "", "customer"),
-    (
-        Code.IMEI_FORMAT,
-        row(modemid="35693803564380９"),
-        row(modemid=f" {IMEI_OK}\t"),
-        [],
-        "",
-        "customer",
-    ),
-    (
-        Code.IMEI_CHECKSUM,
-        row(modemid="356938035643810"),
-        row(modemid="123456789012347"),
-        [],
-        "",
-        "customer",
-    ),
-    (
-        Code.MEID_FORMAT,
-        row("MEID", "A100000000000G"),
-        row("MEID", "a10000009296f2"),
-        [],
-        "",
-        "customer",
-    ),
-    (Code.MODEL_MISSING, row("", "", "SN1", model=""), row("", "", "SN1"), [], "", "customer"),
-    (
-        Code.SERIAL_FORMAT,
-        row("", "", "SN 1"),
-        row("", "", "ABcd1235678", "VM1A", "Honeywell"),
-        [],
-        "",
-        "customer",
-    ),
-    (Code.SERIAL_FORMAT, row("", "", "S" * 65), row("", "", "S" * 64), [], "", "customer"),
-    (Code.MANUFACTURER_MISSING, row(manufacturer=""), BASE, [], "", "customer"),
-    (
-        Code.MANUFACTURER_UNKNOWN,
-        row(manufacturer="Acme"),
-        row(manufacturer="samsung"),
-        [],
-        "",
-        "customer",
-    ),
-    (Code.MODEL_UNKNOWN, row(model="SM-X000"), row(model="sm-a155m"), [], "", "customer"),
-    (
-        Code.MODEL_UNKNOWN,
-        row(model="SM-X000"),
-        row(model="SM-X000", manufacturer="Acme"),
-        ["MANUFACTURER_UNKNOWN"],
-        "",
-        "customer",
-    ),
-    (Code.PROFILETYPE_MISSING, row(profiletype=""), BASE, [], "", "customer"),
-    (Code.PROFILETYPE_CASE, row(profiletype="zero_touch"), BASE, [], "", "customer"),
-    (
-        Code.PROFILETYPE_INVALID,
-        row(profiletype="KNOX"),
-        row(profiletype="Zero_Touch"),
-        ["PROFILETYPE_CASE"],
-        "",
-        "customer",
-    ),
-    (Code.PROFILEID_MISSING, row(target=""), BASE, [], "", "customer"),
-    (Code.PROFILEID_INVALID, row(target="0"), row(target="123456789012345678"), [], "", "customer"),
-    (
-        Code.PROFILEID_INVALID,
-        row(target="1234567890123456789"),
-        row(target="007"),
-        [],
-        "",
-        "customer",
-    ),
-    (Code.PROFILEID_INVALID, row(target="-5"), row(target="5"), [], "", "customer"),
-    (Code.OWNER_MISSING, row(target=""), row(target="0"), [], OWNER_HEADER, "customer"),
-    (Code.OWNER_INVALID, row(target="123"), row(target="0"), [], OWNER_HEADER, "customer"),
-    (
-        Code.OWNER_INVALID,
-        row(target="abc"),
-        row(target="123456789012"),
-        [],
-        OWNER_HEADER,
-        "reseller",
-    ),
+# (code, trigger row, near-miss row, codes the near miss gets): profileid files of a customer
+# fmt: off
+CASES: list[tuple[Code, str, str, list[str]]] = [
+    (C.ROW_MALFORMED, BASE + ",extra", row(model='"SM-A155M"'), []),
+    (C.ROW_MALFORMED, row(model='"SM-A155M"x'), row(model='"SM,A155M"'), ["MODEL_UNKNOWN"]),
+    (C.IDENTIFIER_MISSING, row("", "", ""), row("", "", "SN1"), []),
+    (C.MODEMTYPE_MISSING, row(""), BASE, []),
+    (C.MODEMID_MISSING, row(modemid=""), BASE, []),
+    (C.MODEMTYPE_CASE, row("imei"), BASE, []),
+    (C.MODEMTYPE_INVALID, row("IMEIS"), row("Imei"), ["MODEMTYPE_CASE"]),
+    (C.IMEI_SCIENTIFIC, row(modemid="3.56938E+14"), row(modemid="3.56938E+1X"), ["IMEI_FORMAT"]),
+    (C.IMEI_SCIENTIFIC, row(modemid='"3,56938E+14"'), row(modemid='"3,56938"'), ["IMEI_FORMAT"]),
+    (C.IMEI_FORMAT, row(modemid=IMEI_OK[:14]), BASE, []),
+    (C.IMEI_FORMAT, row(modemid="35693803564380９"), row(modemid=f" {IMEI_OK}\t"), []),
+    (C.IMEI_CHECKSUM, row(modemid="356938035643810"), row(modemid="123456789012347"), []),
+    (C.MEID_FORMAT, row("MEID", "A100000000000G"), row("MEID", "a10000009296f2"), []),
+    (C.MODEL_MISSING, row("", "", "SN1", model=""), row("", "", "SN1"), []),
+    (C.SERIAL_FORMAT, row("", "", "SN 1"), row("", "", "ABcd1235678", "VM1A", "Honeywell"), []),
+    (C.SERIAL_FORMAT, row("", "", "S" * 65), row("", "", "S" * 64), []),
+    (C.MANUFACTURER_MISSING, row(manufacturer=""), BASE, []),
+    (C.MANUFACTURER_UNKNOWN, row(manufacturer="Acme"), row(manufacturer="samsung"), []),
+    (C.MODEL_UNKNOWN, row(model="SM-X000"), row(model="sm-a155m"), []),
+    (C.MODEL_UNKNOWN, row(model="SM-X000"), row(model="SM-X000", manufacturer="Acme"),
+     ["MANUFACTURER_UNKNOWN"]),
+    (C.PROFILETYPE_MISSING, row(profiletype=""), BASE, []),
+    (C.PROFILETYPE_CASE, row(profiletype="zero_touch"), BASE, []),
+    (C.PROFILETYPE_INVALID, row(profiletype="KNOX"), row(profiletype="Zero_Touch"),
+     ["PROFILETYPE_CASE"]),
+    (C.PROFILEID_MISSING, row(target=""), BASE, []),
+    (C.PROFILEID_INVALID, row(target="0"), row(target="123456789012345678"), []),
+    (C.PROFILEID_INVALID, row(target="1234567890123456789"), row(target="007"), []),
+    (C.PROFILEID_INVALID, row(target="-5"), row(target="5"), []),
 ]
 
+# The same for owner files, with the acting actor.
+OWNER_CASES: list[tuple[Code, str, str, list[str], str]] = [
+    (C.OWNER_MISSING, row(target=""), row(target="0"), [], "customer"),
+    (C.OWNER_INVALID, row(target="123"), row(target="0"), [], "customer"),
+    (C.OWNER_INVALID, row(target="abc"), row(target="123456789012"), [], "reseller"),
+]
+# fmt: on
 
-@pytest.mark.parametrize(("code", "trigger", "near", "near_codes", "header", "actor"), CASES)
-def test_trigger_and_near_miss(
+
+def check_pair(
     tmp_path: Path,
     code: Code,
     trigger: str,
     near: str,
     near_codes: list[str],
-    header: str,
+    text: str,
     actor: str,
 ) -> None:
-    text = csv_text(trigger, near, header=header) if header else csv_text(trigger, near)
     result = run_check(tmp_path, text, actor=actor)
     assert code.value in result.codes(2), result.row(2)
     assert result.row(2)["outcome"] == "rejected"
     assert code.value not in result.codes(3)
     assert result.codes(3) == near_codes, result.row(3)
+
+
+@pytest.mark.parametrize(("code", "trigger", "near", "near_codes"), CASES)
+def test_trigger_and_near_miss(
+    tmp_path: Path, code: Code, trigger: str, near: str, near_codes: list[str]
+) -> None:
+    check_pair(tmp_path, code, trigger, near, near_codes, csv_text(trigger, near), "customer")
+
+
+@pytest.mark.parametrize(("code", "trigger", "near", "near_codes", "actor"), OWNER_CASES)
+def test_owner_mode_trigger_and_near_miss(
+    tmp_path: Path, code: Code, trigger: str, near: str, near_codes: list[str], actor: str
+) -> None:
+    text = csv_text(trigger, near, header=OWNER_HEADER)
+    check_pair(tmp_path, code, trigger, near, near_codes, text, actor)
 
 
 def test_field_encoding_spoils_only_its_row(tmp_path: Path) -> None:
@@ -280,10 +218,14 @@ def test_duplicates_across_batches_and_partitions(tmp_path: Path) -> None:
 
 
 def test_every_row_code_is_covered() -> None:
-    covered = {case[0] for case in CASES} | {
-        Code.FIELD_ENCODING,
-        Code.DUPLICATE_ROW,
-        Code.DUPLICATE_CONFLICT,
-    }
+    covered = (
+        {case[0] for case in CASES}
+        | {case[0] for case in OWNER_CASES}
+        | {
+            Code.FIELD_ENCODING,
+            Code.DUPLICATE_ROW,
+            Code.DUPLICATE_CONFLICT,
+        }
+    )
     row_codes = {c for c in Code if c.info.category in (Category.ROW, Category.DUPLICATE)}
     assert row_codes <= covered, row_codes - covered

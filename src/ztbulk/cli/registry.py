@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ztbulk.domain import Actor
 from ztbulk.registry.db import Registry
-from ztbulk.registry.models import AccountKind
 from ztbulk.registry.seed import seed
 from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
 from ztbulk.validate import Catalog
@@ -77,7 +77,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _account_parsers(b: _Builder) -> None:
-    for kind in AccountKind:
+    for kind in Actor:
         accounts = b.group(kind.value, f"{kind.value} accounts")
         p = b.command(accounts, "add", _add_account)
         p.add_argument("name")

@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import duckdb
 
+from ztbulk.closing import Closing
 from ztbulk.errors import TransientError, UsageError
 from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -41,7 +41,7 @@ def db_path(cli_value: str | Path | None = None) -> Path:
     return Path(os.environ.get("ZTBULK_DB") or DEFAULT_DB)
 
 
-class Registry:
+class Registry(Closing):
     """An open registry. Use as a context manager; `transaction()` for every change."""
 
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -66,17 +66,6 @@ class Registry:
             con.close()
             raise
         return registry
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.con.close()

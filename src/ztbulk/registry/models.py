@@ -20,11 +20,6 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class AccountKind(StrEnum):
-    CUSTOMER = "customer"
-    RESELLER = "reseller"
-
-
 def check_email(value: str) -> str:
     value = value.strip()
     if not EMAIL.match(value):

@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from ztbulk.domain import Actor
 from ztbulk.registry.db import Registry
-from ztbulk.registry.models import AccountKind
 from ztbulk.registry.service import RegistryService
 from ztbulk.sample import luhn_check_digit, pick, rand
 from ztbulk.validate.catalog import Catalog
@@ -51,9 +51,9 @@ def seed(reg: Registry, devices: int, *, seed_value: int = 11, other_devices: in
     svc = RegistryService(reg)
     if not reg.one("SELECT count(*) FROM catalog")[0]:  # type: ignore[index]
         svc.load_catalog(Catalog.packaged())
-    customer = svc.add_account(AccountKind.CUSTOMER, "Example Customer", OWNER)["id"]
-    other = svc.add_account(AccountKind.CUSTOMER, "Other Customer", OTHER_OWNER)["id"]
-    reseller = svc.add_account(AccountKind.RESELLER, "Example Reseller", RESELLER_OWNER)["id"]
+    customer = svc.add_account(Actor.CUSTOMER, "Example Customer", OWNER)["id"]
+    other = svc.add_account(Actor.CUSTOMER, "Other Customer", OTHER_OWNER)["id"]
+    reseller = svc.add_account(Actor.RESELLER, "Example Reseller", RESELLER_OWNER)["id"]
     owner = svc.principal(OWNER)
     svc.add_user(owner, ADMIN, "admin")
     svc.set_reseller(owner, reseller, True)

@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 
+from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.registry.db import Registry
-from ztbulk.registry.models import AccountKind, Configuration, Role, check_email, parse_input
+from ztbulk.registry.models import Configuration, Role, check_email, parse_input
 from ztbulk.validate.catalog import Catalog
 
 ANY_ROLE = (Role.OWNER, Role.ADMIN)
@@ -46,7 +47,7 @@ class NotFoundError(UsageError):
 @dataclass(frozen=True)
 class Principal:
     email: str
-    kind: AccountKind
+    kind: Actor
     account_id: int
     role: Role
 
@@ -64,12 +65,12 @@ class RegistryService:
         )
         if found is None:
             raise PermissionDeniedError(f"{email} is not a user of this registry.")
-        return Principal(found[0], AccountKind(found[1]), int(found[2]), Role(found[3]))
+        return Principal(found[0], Actor(found[1]), int(found[2]), Role(found[3]))
 
     def require(
         self,
         who: Principal,
-        kind: AccountKind,
+        kind: Actor,
         account_id: int,
         roles: tuple[Role, ...],
         action: str,
@@ -85,20 +86,20 @@ class RegistryService:
     def _own_customer(self, who: Principal, customer_id: int | None) -> int:
         """The customer an operation works on: the given one, or the acting user's own."""
         if customer_id is None:
-            if who.kind is not AccountKind.CUSTOMER:
+            if who.kind is not Actor.CUSTOMER:
                 raise UsageError(f"{who.email} is a reseller user; give --customer.")
             return who.account_id
         return customer_id
 
     # -- accounts ----------------------------------------------------------------------
 
-    def add_account(self, kind: AccountKind, name: str, owner: str) -> dict[str, Any]:
+    def add_account(self, kind: Actor, name: str, owner: str) -> dict[str, Any]:
         """Create a customer or reseller together with its first owner."""
         if not name.strip():
             raise UsageError(f"A {kind.value} needs a name.")
         owner = check_email_or_usage(owner)
         self._email_free(owner)
-        table = "customers" if kind is AccountKind.CUSTOMER else "resellers"
+        table = "customers" if kind is Actor.CUSTOMER else "resellers"
         with self.reg.transaction() as con:
             account_id = int(con.execute("SELECT nextval('account_ids')").fetchall()[0][0])
             con.execute(f"INSERT INTO {table} (id, name) VALUES (?, ?)", [account_id, name.strip()])
@@ -109,14 +110,14 @@ class RegistryService:
             )
         return {"id": account_id, "name": name.strip(), "owner": owner}
 
-    def list_accounts(self, kind: AccountKind) -> list[dict[str, Any]]:
-        table = "customers" if kind is AccountKind.CUSTOMER else "resellers"
+    def list_accounts(self, kind: Actor) -> list[dict[str, Any]]:
+        table = "customers" if kind is Actor.CUSTOMER else "resellers"
         rows = self.reg.all(f"SELECT id, name, created_at FROM {table} ORDER BY id")
         return [{"id": r[0], "name": r[1], "created_at": str(r[2])} for r in rows]
 
     def show_customer(self, who: Principal, customer_id: int | None) -> dict[str, Any]:
         cid = self._own_customer(who, customer_id)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, "view the customer")
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "view the customer")
         name = self.reg.one("SELECT name FROM customers WHERE id = ?", [cid])
         if name is None:
             raise NotFoundError(f"No customer {cid}.")
@@ -137,7 +138,7 @@ class RegistryService:
 
     def set_reseller(self, who: Principal, reseller_id: int, enabled: bool) -> dict[str, Any]:
         cid = self._own_customer(who, None)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, "enable or disable resellers")
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "enable or disable resellers")
         if self.reg.one("SELECT 1 FROM resellers WHERE id = ?", [reseller_id]) is None:
             raise NotFoundError(f"No reseller {reseller_id}.")
         with self.reg.transaction() as con:
@@ -217,7 +218,7 @@ class RegistryService:
 
     def add_config(self, who: Principal, values: dict[str, Any], default: bool) -> dict[str, Any]:
         cid = self._own_customer(who, None)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, "add configurations")
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "add configurations")
         cfg = parse_input(Configuration, **values)
         self._name_free(cid, cfg.name)
         with self.reg.transaction() as con:
@@ -241,7 +242,7 @@ class RegistryService:
 
     def _owned_config(self, who: Principal, config_id: int, action: str) -> int:
         cid = self._own_customer(who, None)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, action)
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, action)
         found = self.reg.one(
             "SELECT customer_id FROM configurations WHERE id = ? AND customer_id = ?",
             [config_id, cid],
@@ -289,7 +290,7 @@ class RegistryService:
 
     def list_configs(self, who: Principal, customer_id: int | None = None) -> list[dict[str, Any]]:
         cid = self._own_customer(who, customer_id)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, "list configurations")
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "list configurations")
         ids = self.reg.all("SELECT id FROM configurations WHERE customer_id = ? ORDER BY id", [cid])
         return [self._config(cid, int(r[0])) for r in ids]
 
@@ -307,7 +308,7 @@ class RegistryService:
 
     def find_device(self, who: Principal, identifier: str) -> list[dict[str, Any]]:
         """Devices of the caller's account whose IMEI, second IMEI, MEID or serial matches."""
-        scope = "customer_id" if who.kind is AccountKind.CUSTOMER else "reseller_id"
+        scope = "customer_id" if who.kind is Actor.CUSTOMER else "reseller_id"
         self.require(who, who.kind, who.account_id, ANY_ROLE, "look up devices")
         value = identifier.strip()
         rows = self.reg.con.execute(
@@ -324,7 +325,7 @@ class RegistryService:
     def export_devices(self, who: Principal, customer_id: int | None, out: Path) -> int:
         """Write the customer's devices as an importable CSV (SPEC columns + ztbulk_ extras)."""
         cid = self._own_customer(who, customer_id)
-        self.require(who, AccountKind.CUSTOMER, cid, ANY_ROLE, "export devices")
+        self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "export devices")
         frame = self.reg.con.sql(
             """
             SELECT CASE WHEN d.imei IS NOT NULL THEN 'IMEI'

@@ -11,12 +11,12 @@ import codecs
 import csv
 from collections import Counter
 from pathlib import Path
-from types import TracebackType
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Code, Outcome, codes_of
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, Failure
@@ -72,7 +72,7 @@ def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
     return safe.alias(alias or name)
 
 
-class OutputWriter:
+class OutputWriter(Closing):
     def __init__(self, out_dir: Path, names: list[str], ok: Outcome = Outcome.VALID) -> None:
         self.names, self.ok = names, ok
         self.fields = [f"f{i}" for i in range(len(names))]
@@ -85,17 +85,6 @@ class OutputWriter:
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
         csv.writer(self._errors, lineterminator="\n").writerow([*names, *ERROR_COLUMNS])
-
-    def __enter__(self) -> OutputWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def write(self, passing: pl.Series, failing: pl.DataFrame) -> None:
         """One batch: `passing` holds the lines of rows without codes; `failing` is rendered
