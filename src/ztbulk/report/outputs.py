@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Code, Outcome, codes_of
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
-from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, Failure
+from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
 
 OUTCOMES_SCHEMA = pa.schema(
     [
@@ -73,8 +73,8 @@ def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
 
 
 class OutputWriter(Closing):
-    def __init__(self, out_dir: Path, names: list[str], ok: Outcome = Outcome.VALID) -> None:
-        self.names, self.ok = names, ok
+    def __init__(self, out_dir: Path, names: list[str]) -> None:
+        self.names = names
         self.fields = [f"f{i}" for i in range(len(names))]
         self.outcomes: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
@@ -86,20 +86,26 @@ class OutputWriter(Closing):
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
         csv.writer(self._errors, lineterminator="\n").writerow([*names, *ERROR_COLUMNS])
 
-    def write(self, passing: pl.Series, failing: pl.DataFrame) -> None:
-        """One batch: `passing` holds the lines of rows without codes; `failing` is rendered
-        (line, outcome, codes, message, mask, f*). Both sorted by line."""
-        valid = passing.to_frame("line").select(
+    def write(self, plain: pl.DataFrame, failing: pl.DataFrame) -> None:
+        """One batch. `plain`: rows without codes (line, outcome, device_id); `failing`: rows
+        with codes, rendered (line, outcome, codes, message, mask, f*, maybe device_id).
+        Both sorted by line."""
+        plain_rows = plain.select(
             "line",
-            outcome=pl.lit(self.ok.value),
+            "outcome",
             codes=pl.lit([], pl.List(pl.String)),
             message=pl.lit(""),
+            device_id=pl.col("device_id").cast(pl.Int64),
         )
-        out = valid.merge_sorted(failing.select(RENDERED), key="line")
-        table = out.with_columns(device_id=pl.lit(None, pl.Int64)).to_arrow()
-        self._parquet.write_table(table.select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA))
+        device = pl.col("device_id") if "device_id" in failing.columns else pl.lit(None)
+        failing_rows = failing.select(*RENDERED, device_id=device.cast(pl.Int64))
+        out = plain_rows.merge_sorted(failing_rows, key="line")
+        self._parquet.write_table(
+            out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
+        )
         self.rows += out.height
-        self.outcomes[self.ok.value] += passing.len()
+        for outcome, n in plain.group_by("outcome").len().iter_rows():
+            self.outcomes[outcome] += n
         self._tally(failing)
         self._write_errors(failing)
 
@@ -127,6 +133,11 @@ class OutputWriter(Closing):
             pl.col("codes").list.join(";").alias("ztbulk_codes"),
             spreadsheet_safe("message", "ztbulk_message"),
         ).write_csv(self._errors, include_header=False)
+
+    def fill(self, report: CheckReport) -> None:
+        """Copy the tallies into the report."""
+        report.outcomes, report.codes = dict(self.outcomes), dict(self.codes)
+        report.first_failures = self.first_failures
 
     def close(self) -> None:
         if not self._errors.closed:
