@@ -1,1 +1,5 @@
-"""Apply stage: the registry, resolution and batched updates (the import job; not built yet)."""
+"""Apply stage: the import job (resolve against the registry, apply in batches, report)."""
+
+from ztbulk.apply.run import ImportResult, import_file, resume_job
+
+__all__ = ["ImportResult", "import_file", "resume_job"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ztbulk.cli import check as check_cmd
+from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
 from ztbulk.errors import ZtbulkError
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check_cmd.add_parsers(sub)
     registry_cmd.add_parsers(sub)
+    jobs_cmd.add_parsers(sub)
     return parser
 
 

@@ -164,16 +164,19 @@ def _insert_devices(
 ) -> None:
     if n <= 0:
         return
-    top = reg.one("SELECT coalesce(max(id), 0) FROM devices")
+    # Identifier numbers continue after the devices already there, so seeds never collide.
+    top = reg.one("SELECT count(*) FROM devices")
     first_id = int(top[0]) + 1 if top else 1
     frame = device_frame(
         catalog, n, first_id=first_id, customer=customer, reseller=reseller, configs=configs, s=s
     )
     with reg.transaction() as con:
         con.register("new_devices", frame)
+        # Ids come from the registry's sequence, like those of devices an import creates.
         con.execute(
             "INSERT INTO devices (id, imei, imei2, meid, serial, model, manufacturer, customer_id, "
-            "reseller_id, configuration_id, kme) SELECT id, imei, imei2, meid, serial, model, "
-            "manufacturer, customer_id, reseller_id, configuration_id, kme FROM new_devices"
+            "reseller_id, configuration_id, kme) SELECT nextval('device_ids'), imei, imei2, meid, "
+            "serial, model, manufacturer, customer_id, reseller_id, configuration_id, kme "
+            "FROM (SELECT * FROM new_devices ORDER BY id)"
         )
         con.unregister("new_devices")

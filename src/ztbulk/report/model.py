@@ -13,6 +13,8 @@ from ztbulk.parse.issues import FileIssue
 REPORT_JSON = "report.json"
 OUTCOMES_PARQUET = "outcomes.parquet"
 ERRORS_CSV = "errors.csv"
+REPORT_HTML = "report.html"
+SUMMARY_EML = "summary.eml"
 
 
 @dataclass
@@ -52,6 +54,15 @@ class CheckReport:
     warnings: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     first_failures: list[Failure] = field(default_factory=list)
+    job: dict[str, Any] | None = None  # import only: job id, account, user
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """The inverse of `to_dict` (derived keys dropped)."""
+        known = {k: v for k, v in data.items() if k not in ("exit_code", "outputs")}
+        known["file"] = FileFacts(**known["file"])
+        known["first_failures"] = [Failure(**f) for f in known.get("first_failures", [])]
+        return cls(**known)
 
     @property
     def exit_code(self) -> int:
@@ -68,10 +79,10 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["exit_code"] = self.exit_code
-        data["outputs"] = {
-            name: str(Path(self.out_dir) / name)
-            for name in (REPORT_JSON, OUTCOMES_PARQUET, ERRORS_CSV)
-        }
+        names = [REPORT_JSON, OUTCOMES_PARQUET, ERRORS_CSV]
+        if self.command == "import":
+            names += [REPORT_HTML, SUMMARY_EML]
+        data["outputs"] = {name: str(Path(self.out_dir) / name) for name in names}
         return data
 
     def to_json(self) -> str:

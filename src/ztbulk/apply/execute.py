@@ -1,0 +1,64 @@
+"""Apply one batch of a plan: every change and the batch's "done" mark in one transaction.
+
+Dramatiq delivers at least once, so a batch may arrive twice; the transaction first looks at
+the ledger and does nothing for a batch already done. Statements are bulk `UPDATE ... FROM`
+and `INSERT ... SELECT` over the batch's plan rows, read straight from the plan's Parquet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ztbulk.registry.db import Registry
+
+# Each statement sees the batch's plan rows as `p` (read_parquet, filtered on the batch).
+_STATEMENTS = [
+    # Customer, profileid mode: set the configuration.
+    """UPDATE devices SET configuration_id = p.target, updated_at = now()
+       FROM batch p WHERE p.action = 'apply' AND devices.id = p.device_id""",
+    # Unclaim (customer or reseller): the device leaves the customer's account.
+    """UPDATE devices SET customer_id = NULL, configuration_id = NULL, updated_at = now()
+       FROM batch p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
+    # Reseller claim of a known device: the customer's default configuration applies.
+    """UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
+           configuration_id = p.default_config, updated_at = now()
+       FROM batch p WHERE p.action = 'claim' AND devices.id = p.device_id""",
+    # Reseller claim of a new device: registered with the list's spelling of the names.
+    """INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
+                            reseller_id, configuration_id)
+       SELECT p.device_id,
+              CASE WHEN p.kind = 'IMEI' THEN p.key END,
+              CASE WHEN p.kind = 'MEID' THEN p.key END,
+              CASE WHEN p.kind = 'SN' THEN p.key END,
+              coalesce((SELECT any_value(c.model) FROM catalog c
+                        WHERE lower(c.manufacturer) = lower(p.manufacturer)
+                          AND lower(c.model) = lower(p.model)), p.model),
+              coalesce((SELECT any_value(c.manufacturer) FROM catalog c
+                        WHERE lower(c.manufacturer) = lower(p.manufacturer)), p.manufacturer),
+              p.target, $reseller, p.default_config
+       FROM batch p WHERE p.action = 'create'""",
+]
+
+
+def apply_batch(reg: Registry, job_id: str, plan: Path, batch: int, reseller: int | None) -> bool:
+    """Apply `batch` of the plan unless the ledger says it is done; True if it was applied."""
+    with reg.transaction() as con:
+        state = con.execute(
+            "SELECT state FROM job_batches WHERE job_id = ? AND batch = ?", [job_id, batch]
+        ).fetchall()
+        if state and state[0][0] == "done":
+            return False
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE batch AS "
+            "SELECT * FROM read_parquet($plan) WHERE batch = $batch",
+            {"plan": str(plan), "batch": batch},
+        )
+        for statement in _STATEMENTS:
+            params = {"reseller": reseller} if "$reseller" in statement else {}
+            con.execute(statement, params)
+        con.execute(
+            "UPDATE job_batches SET state = 'done', done_at = now() WHERE job_id = ? AND batch = ?",
+            [job_id, batch],
+        )
+        con.execute("DROP TABLE batch")
+    return True

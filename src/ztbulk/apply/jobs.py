@@ -1,0 +1,163 @@
+"""Durable jobs: a row in the registry's ledger plus a job folder in the spool.
+
+The folder holds everything a worker needs and nothing a message carries: the spooled input,
+`job.json` (who imports what), the staged batches, the plan and the outputs. Messages carry only
+the job id. States: submitted -> planned -> applying -> done (or failed); a batch is marked
+done in the same transaction that applies it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ztbulk.domain import Actor
+from ztbulk.errors import UsageError
+from ztbulk.registry.db import Registry
+
+DEFAULT_SPOOL = Path("ztbulk-jobs")
+SUBMITTED, PLANNED, APPLYING, DONE, FAILED = "submitted", "planned", "applying", "done", "failed"
+
+
+def spool_root(value: str | Path | None = None) -> Path:
+    return Path(value or os.environ.get("ZTBULK_SPOOL") or DEFAULT_SPOOL)
+
+
+@dataclass
+class JobSpec:
+    """What was asked: written once to job.json at submit."""
+
+    id: str
+    actor: str
+    account_id: int
+    user: str
+    file_name: str
+    size: int
+    sha256: str
+    db: str
+    out_dir: str
+    created_at: str
+
+    @property
+    def who(self) -> Actor:
+        return Actor(self.actor)
+
+
+class JobFolder:
+    def __init__(self, root: Path, job_id: str) -> None:
+        self.dir = root / job_id
+
+    input = property(lambda self: self.dir / "input.csv")
+    spec_file = property(lambda self: self.dir / "job.json")
+    work = property(lambda self: self.dir / "work")
+    plan = property(lambda self: self.dir / "plan.parquet")
+    resolve_input = property(lambda self: self.dir / "resolve-input.parquet")
+    staged = property(lambda self: self.dir / "staged.json")
+
+    def spec(self) -> JobSpec:
+        if not self.spec_file.exists():
+            raise UsageError(f"No job folder at {self.dir}; check the job id and ZTBULK_SPOOL.")
+        return JobSpec(**json.loads(self.spec_file.read_text(encoding="utf-8")))
+
+
+def submit(
+    reg: Registry,
+    root: Path,
+    path: Path,
+    *,
+    actor: Actor,
+    account_id: int,
+    user: str,
+    out_dir: Path | None,
+) -> JobSpec:
+    """Spool the input, record its size and sha256, and create the job in the ledger."""
+    job_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+    folder = JobFolder(root, job_id)
+    folder.dir.mkdir(parents=True)
+    digest = hashlib.sha256()
+    with path.open("rb") as src, folder.input.open("wb") as dst:
+        while block := src.read(4 << 20):
+            digest.update(block)
+            dst.write(block)
+    spec = JobSpec(
+        id=job_id,
+        actor=actor.value,
+        account_id=account_id,
+        user=user,
+        file_name=path.name,
+        size=folder.input.stat().st_size,
+        sha256=digest.hexdigest(),
+        db=str(reg.path.resolve()),
+        out_dir=str((out_dir or folder.dir / "out").resolve()),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    tmp = folder.spec_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
+    tmp.replace(folder.spec_file)
+    with reg.transaction() as con:
+        con.execute(
+            "INSERT INTO jobs (id, state, actor_kind, actor_id, user_email, file_name, file_size, "
+            "sha256, spool) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [job_id, SUBMITTED, spec.actor, account_id, user, spec.file_name, spec.size,
+             spec.sha256, str(folder.dir.resolve())],
+        )  # fmt: skip
+    return spec
+
+
+def set_state(reg: Registry, job_id: str, state: str, **fields: Any) -> None:
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    with reg.transaction() as con:
+        extra = f", {sets}" if sets else ""
+        con.execute(
+            f"UPDATE jobs SET state = ?, updated_at = now(){extra} WHERE id = ?",
+            [state, *fields.values(), job_id],
+        )
+
+
+def record_batches(reg: Registry, job_id: str, rows_per_batch: list[int]) -> None:
+    """The planned batches (idempotent: a re-plan of the same job replaces pending ones)."""
+    with reg.transaction() as con:
+        con.execute("DELETE FROM job_batches WHERE job_id = ? AND state <> 'done'", [job_id])
+        for batch, rows in enumerate(rows_per_batch):
+            con.execute(
+                "INSERT INTO job_batches VALUES (?, ?, 'pending', ?, NULL) ON CONFLICT DO NOTHING",
+                [job_id, batch, rows],
+            )
+
+
+def pending_batches(reg: Registry, job_id: str) -> list[int]:
+    rows = reg.all(
+        "SELECT batch FROM job_batches WHERE job_id = ? AND state <> 'done' ORDER BY batch",
+        [job_id],
+    )
+    return [int(r[0]) for r in rows]
+
+
+def job_row(reg: Registry, job_id: str) -> dict[str, Any]:
+    cur = reg.con.execute("SELECT * FROM jobs WHERE id = ?", [job_id])
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if not rows:
+        raise UsageError(f"No job {job_id} in registry {reg.path}.")
+    job = dict(zip(names, rows[0], strict=True))
+    done = reg.one(
+        "SELECT count(*), count_if(state = 'done') FROM job_batches WHERE job_id = ?", [job_id]
+    )
+    job["batches"], job["batches_done"] = done or (0, 0)
+    return job
+
+
+def list_jobs(reg: Registry) -> list[dict[str, Any]]:
+    rows = reg.all("SELECT id FROM jobs ORDER BY created_at DESC, id DESC")
+    return [job_row(reg, str(r[0])) for r in rows]
+
+
+def remove_work(folder: JobFolder) -> None:
+    shutil.rmtree(folder.work, ignore_errors=True)

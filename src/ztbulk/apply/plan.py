@@ -1,0 +1,211 @@
+"""Resolve: turn a job's valid rows into a plan, by batch joins against the registry.
+
+One DuckDB query per job (never a query per row, nor per batch: a batch join would scan the
+devices table once per batch). Each identifier kind is an equality join, so DuckDB hashes the
+input and probes `devices` once: IMEI against `imei` and, for dual-SIM devices, `imei2`; MEID
+against `meid`; serial with model and manufacturer against the same three. The plan says, per
+row, which device it is, what to do (apply, unclaim, claim an existing device, create and
+claim, nothing, reject, skip) and which SPEC section 5 codes apply; SPEC section 4 is applied
+again to rows that reach the same device through different identifiers.
+
+The plan is written to Parquet before anything changes, so a resumed job applies the same
+plan and reports the same outcomes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ztbulk.codes import Code
+from ztbulk.domain import Actor, Mode
+from ztbulk.registry.db import Registry
+from ztbulk.validate.rules import canonical_values
+
+# Boolean plan columns and the codes they stand for.
+FLAG_CODES = {
+    "not_found": Code.DEVICE_NOT_FOUND,
+    "mismatch": Code.MANUFACTURER_MISMATCH,
+    "no_config": Code.CONFIGURATION_NOT_FOUND,
+    "no_customer": Code.CUSTOMER_NOT_FOUND,
+    "elsewhere": Code.DEVICE_CLAIMED_ELSEWHERE,
+    "second": Code.SECONDARY_IMEI,
+    "kme": Code.KME_CONFLICT,
+    "dup_row": Code.DUPLICATE_ROW,
+    "dup_conflict": Code.DUPLICATE_CONFLICT,
+}
+
+
+@dataclass(frozen=True)
+class Who:
+    """The acting account of a job."""
+
+    actor: Actor
+    account_id: int
+    mode: Mode
+
+
+def resolve_input(valid_parts: list[Path], columns: dict[str, int], out: Path) -> Path:
+    """The valid rows as resolve needs them: line, kind, key, model, manufacturer, target."""
+    target = "profileid" if "profileid" in columns else "owner"
+    kind = pl.col("modemtype").str.to_uppercase()
+    frame = (
+        pl.scan_parquet(valid_parts)
+        .with_columns(canonical_values(columns))
+        .select(
+            "line",
+            kind=pl.when(pl.col("modemid").is_null()).then(pl.lit("SN")).otherwise(kind),
+            key=pl.when(pl.col("modemid").is_null())
+            .then(pl.col("serial"))
+            .otherwise(pl.col("modemid").str.to_uppercase()),
+            model=pl.col("model"),
+            manufacturer=pl.col("manufacturer"),
+            target=pl.col(target).cast(pl.Int64),
+        )
+    )
+    frame.sink_parquet(out)
+    return out
+
+
+_MATCHES = """
+matches AS (
+    SELECT i.line, d.id, 1 AS pri, false AS second FROM input i
+        JOIN devices d ON d.imei = i.key WHERE i.kind = 'IMEI'
+    UNION ALL
+    SELECT i.line, d.id, 2, true FROM input i
+        JOIN devices d ON d.imei2 = i.key WHERE i.kind = 'IMEI'
+    UNION ALL
+    SELECT i.line, d.id, 1, false FROM input i
+        JOIN devices d ON upper(d.meid) = i.key WHERE i.kind = 'MEID'
+    UNION ALL
+    SELECT i.line, d.id, 1, false FROM input i
+        JOIN devices d ON d.serial = i.key
+            AND lower(d.model) = lower(i.model) AND lower(d.manufacturer) = lower(i.manufacturer)
+        WHERE i.kind = 'SN'
+),
+best AS (
+    SELECT m.line, m.second, d.id AS device_id, d.manufacturer AS d_manufacturer,
+           d.customer_id AS d_customer, d.reseller_id AS d_reseller,
+           d.configuration_id AS d_config, d.kme AS d_kme
+    FROM matches m JOIN devices d ON d.id = m.id
+    QUALIFY row_number() OVER (PARTITION BY m.line ORDER BY m.pri, d.id) = 1
+),
+joined AS (
+    SELECT i.*, b.* EXCLUDE (line),
+           b.device_id IS NOT NULL
+               AND lower(b.d_manufacturer) <> lower(i.manufacturer) AS mismatch_raw
+    FROM input i LEFT JOIN best b ON b.line = i.line
+)
+"""
+
+# Per-actor decision, in two steps: `facts` computes what needs a subquery (DuckDB cannot
+# reuse such an alias in the same SELECT), the final SELECT decides. Every query yields: line,
+# device_id, action, target, default_config and the FLAG_CODES booleans (dup_* come later).
+_CUSTOMER = """
+, facts AS (
+    SELECT j.*,
+           (device_id IS NULL OR d_customer IS DISTINCT FROM $account) AS not_found,
+           ($mode = 'profileid' AND target NOT IN
+                (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config
+    FROM joined j
+)
+SELECT line, device_id, target, NULL::BIGINT AS default_config, not_found,
+       (NOT not_found AND mismatch_raw) AS mismatch, no_config,
+       false AS no_customer, false AS elsewhere,
+       (NOT not_found AND coalesce(second, false)) AS second,
+       (NOT not_found AND coalesce(d_kme, false)) AS kme,
+       CASE WHEN not_found OR mismatch OR no_config THEN 'reject'
+            WHEN $mode = 'owner' THEN 'unclaim'
+            WHEN d_config IS NOT DISTINCT FROM target THEN 'unchanged'
+            ELSE 'apply' END AS action
+FROM facts
+"""
+
+_RESELLER = """
+, facts AS (
+    SELECT j.*,
+           (SELECT max(id) FROM configurations c WHERE c.customer_id = j.target AND c.is_default)
+               AS default_config,
+           (target > 0 AND NOT EXISTS (SELECT 1 FROM customer_resellers l
+                WHERE l.customer_id = j.target AND l.reseller_id = $account AND l.enabled))
+               AS no_customer
+    FROM joined j
+)
+SELECT line, device_id, target, default_config,
+       (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
+           AS not_found,
+       (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,
+       false AS no_config, no_customer,
+       (target > 0 AND device_id IS NOT NULL AND d_customer IS NOT NULL
+            AND d_customer <> target) AS elsewhere,
+       (NOT not_found AND coalesce(second, false)) AS second,
+       (NOT not_found AND coalesce(d_kme, false)) AS kme,
+       CASE WHEN not_found OR mismatch OR no_customer OR elsewhere THEN 'reject'
+            WHEN target = 0 AND d_customer IS NULL THEN 'unchanged'
+            WHEN target = 0 THEN 'unclaim'
+            WHEN device_id IS NULL THEN 'create'
+            WHEN d_customer = target THEN 'unchanged'
+            ELSE 'claim' END AS action
+FROM facts
+"""
+
+
+def make_plan(reg: Registry, who: Who, input_path: Path, out: Path) -> pl.DataFrame:
+    """Resolve every row of `input_path`; write and return the plan, sorted by line."""
+    decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
+    sql = f"WITH input AS (SELECT * FROM read_parquet($input)), {_MATCHES} {decide}"
+    params = {"input": str(input_path), "account": who.account_id}
+    if who.actor is Actor.CUSTOMER:
+        params["mode"] = who.mode.value
+    decided = reg.con.sql(sql, params=params).pl().sort("line")
+    plan = _same_device_twice(decided)
+    plan = _new_devices(reg, plan, input_path)
+    plan.write_parquet(out)
+    return plan
+
+
+def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
+    """SPEC section 4 on resolved devices: rows reaching one device by different identifiers."""
+    live = (pl.col("action") != "reject") & pl.col("device_id").is_not_null()
+    by_device = pl.col("device_id")
+    n = pl.len().over(by_device)
+    targets = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)
+    conflict = live & (n > 1) & targets
+    repeat = live & (n > 1) & ~conflict & (pl.col("line") != pl.col("line").min().over(by_device))
+    return plan.with_columns(
+        dup_conflict=pl.when(live).then(conflict).otherwise(False),
+        dup_row=pl.when(live).then(repeat).otherwise(False),
+    ).with_columns(
+        action=pl.when("dup_conflict")
+        .then(pl.lit("reject"))
+        .when("dup_row")
+        .then(pl.lit("skip"))
+        .otherwise("action")
+    )
+
+
+def _new_devices(reg: Registry, plan: pl.DataFrame, input_path: Path) -> pl.DataFrame:
+    """Give every device to be created its id now (from the registry's sequence), so a
+    resumed job creates exactly the same devices."""
+    creating = plan.filter(pl.col("action") == "create").height
+    ids: list[int] = []
+    if creating:
+        rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating])
+        ids = [int(r[0]) for r in rows]
+    if ids:
+        created = plan.filter(pl.col("action") == "create").select(
+            "line", new_id=pl.Series(ids, dtype=pl.Int64)
+        )
+        plan = (
+            plan.join(created, on="line", how="left", maintain_order="left")
+            .with_columns(device_id=pl.coalesce("new_id", "device_id"))
+            .drop("new_id")
+        )
+    return plan.join(
+        pl.read_parquet(input_path).select("line", "kind", "key", "model", "manufacturer"),
+        on="line",
+        how="left",
+        maintain_order="left",
+    )

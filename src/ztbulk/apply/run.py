@@ -1,0 +1,82 @@
+"""The import job's library API: `import_file()` and `resume_job()`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ztbulk.apply import jobs
+from ztbulk.apply.worker import Runtime, run_embedded
+from ztbulk.domain import Actor
+from ztbulk.errors import UsageError
+from ztbulk.registry.db import Registry
+from ztbulk.registry.service import ANY_ROLE, RegistryService
+from ztbulk.report.model import REPORT_JSON, CheckReport
+
+
+@dataclass
+class ImportResult:
+    job_id: str
+    report: CheckReport | None  # None until the job is done (--no-wait)
+
+
+def parse_account(value: str) -> tuple[Actor, int]:
+    """`customer:1001` or `reseller:1003`."""
+    kind, _, number = value.partition(":")
+    try:
+        return Actor(kind), int(number)
+    except ValueError:
+        raise UsageError(f"--as {value!r}: write customer:ID or reseller:ID.") from None
+
+
+def import_file(
+    path: str | Path,
+    *,
+    account: str,
+    user: str,
+    db: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    spool: str | Path | None = None,
+    wait: bool = True,
+    say: Callable[[str], None] = lambda _text: None,
+) -> ImportResult:
+    """Import a zero-touch CSV for `account` as `user`: check, resolve, apply, report.
+
+    The user's right to import for the account is checked before the file is read.
+    """
+    path = Path(path)
+    actor, account_id = parse_account(account)
+    root = jobs.spool_root(spool)
+    with Registry.open(db) as reg:
+        svc = RegistryService(reg)
+        svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
+        if not path.is_file():
+            raise UsageError(f"{path} is not a readable file; check the path.")
+        out = Path(out_dir) if out_dir else None
+        spec = jobs.submit(
+            reg, root, path, actor=actor, account_id=account_id, user=user, out_dir=out
+        )
+        say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
+        if not wait:
+            return ImportResult(spec.id, None)
+        run_embedded(Runtime(root, reg, say), spec.id)
+    return ImportResult(spec.id, load_report(Path(spec.out_dir)))
+
+
+def resume_job(
+    job_id: str, *, db: str | Path | None = None, spool: str | Path | None = None,
+    say: Callable[[str], None] = lambda _text: None,
+) -> ImportResult:  # fmt: skip
+    root = jobs.spool_root(spool)
+    with Registry.open(db) as reg:
+        state = jobs.job_row(reg, job_id)["state"]
+        if state != jobs.DONE:
+            run_embedded(Runtime(root, reg, say), job_id, resume=True)
+    spec = jobs.JobFolder(root, job_id).spec()
+    return ImportResult(job_id, load_report(Path(spec.out_dir)))
+
+
+def load_report(out: Path) -> CheckReport:
+    return CheckReport.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))

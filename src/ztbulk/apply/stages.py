@@ -1,0 +1,194 @@
+"""The import job's stages as plain functions over (registry, job folder): plan, apply, finalize.
+
+The Dramatiq actors (`apply/worker.py`) only call these. Each stage can run again after a crash:
+`plan` starts over from the spooled input while nothing is applied yet; `apply_one` skips a
+batch the ledger marks done; `finalize` rebuilds every output from the staged rows and the plan.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ztbulk.apply import jobs
+from ztbulk.apply.execute import apply_batch
+from ztbulk.apply.plan import FLAG_CODES, Who, make_plan, resolve_input
+from ztbulk.codes import Outcome
+from ztbulk.domain import Actor, Mode
+from ztbulk.ingest import FIELDS, Ingest, Staged, Timer, file_facts
+from ztbulk.parse import ParseConfig
+from ztbulk.parse.header import Header
+from ztbulk.registry.db import Registry
+from ztbulk.registry.service import RegistryService
+from ztbulk.report.html import write_html
+from ztbulk.report.mail import write_summary_email
+from ztbulk.report.model import REPORT_JSON, CheckReport
+from ztbulk.report.outputs import RENDERED, OutputWriter, render
+from ztbulk.validate.rules import canonical_values
+
+BATCH_ROWS = 100_000  # plan rows applied per transaction
+ACTION_OUTCOME = {
+    "apply": Outcome.APPLIED,
+    "unchanged": Outcome.UNCHANGED,
+    "unclaim": Outcome.UNCLAIMED,
+    "claim": Outcome.CLAIMED,
+    "create": Outcome.CLAIMED,
+    "reject": Outcome.REJECTED,
+    "skip": Outcome.SKIPPED,
+}
+
+
+def plan(reg: Registry, root: Path, job_id: str, config: ParseConfig | None = None) -> list[int]:
+    """Ingest the spooled file, resolve it, persist the plan; return the batches to apply."""
+    folder = jobs.JobFolder(root, job_id)
+    spec = folder.spec()
+    timer = Timer()
+    report = _new_report(spec, folder, RegistryService(reg).catalog().source)
+    jobs.remove_work(folder)
+    staged = Ingest(
+        folder.input, spec.who, RegistryService(reg).catalog(), folder.work,
+        config or ParseConfig(), timer,
+    ).run(report)  # fmt: skip
+    batches: list[int] = []
+    with timer("resolve"):
+        if staged.header is not None and staged.parts:
+            batches = _resolve(reg, folder, spec, staged)
+    report.timings = timer.seconds
+    _save_staged(folder, staged, report)
+    jobs.record_batches(reg, job_id, batches)
+    jobs.set_state(reg, job_id, jobs.PLANNED, rows=report.rows)
+    return list(range(len(batches)))
+
+
+def _resolve(
+    reg: Registry, folder: jobs.JobFolder, spec: jobs.JobSpec, staged: Staged
+) -> list[int]:
+    assert staged.header is not None and staged.header.mode is not None
+    valid_parts = [valid for _, valid in staged.parts]
+    input_path = resolve_input(valid_parts, staged.header.columns, folder.resolve_input)
+    if staged.duplicates.height:  # rows already skipped or rejected by section 4 stay out
+        dup_lines = staged.duplicates["line"].implode()
+        pl.read_parquet(input_path).filter(~pl.col("line").is_in(dup_lines)).write_parquet(
+            input_path
+        )
+    who = Who(spec.who, spec.account_id, staged.header.mode)
+    planned = make_plan(reg, who, input_path, folder.plan)
+    planned = planned.with_columns(batch=(pl.int_range(pl.len()) // BATCH_ROWS).cast(pl.Int32))
+    planned.write_parquet(folder.plan)
+    counts = planned.group_by("batch").len().sort("batch")
+    return [int(n) for n in counts["len"]]
+
+
+def apply_one(reg: Registry, root: Path, job_id: str, batch: int) -> bool:
+    folder = jobs.JobFolder(root, job_id)
+    spec = folder.spec()
+    reseller = spec.account_id if spec.who is Actor.RESELLER else None
+    jobs.set_state(reg, job_id, jobs.APPLYING)
+    return apply_batch(reg, job_id, folder.plan, batch, reseller)
+
+
+def finalize(reg: Registry, root: Path, job_id: str) -> CheckReport:
+    """Write every output from the staged rows and the plan; mark the job done."""
+    folder = jobs.JobFolder(root, job_id)
+    report, staged = _load_staged(folder)
+    out = Path(report.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timer = Timer()
+    plan = pl.read_parquet(folder.plan) if folder.plan.exists() else None
+    names = staged.header.names if staged.header else []
+    with timer("finalize"), OutputWriter(out, names) as writer:
+        for checked, valid in staged.batches():
+            plain, resolved = _plan_rows(valid, plan, staged.header)
+            failing = checked.with_columns(device_id=pl.lit(None, pl.Int64))
+            if resolved.height:
+                failing = failing.merge_sorted(resolved.select(failing.columns), key="line")
+            writer.write(plain, failing)
+    writer.fill(report)
+    report.timings.update(timer.seconds)
+    report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
+    (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
+    write_html(report, out)
+    write_summary_email(report, out)
+    jobs.set_state(reg, job_id, jobs.DONE, rows=report.rows)
+    return report
+
+
+def _plan_rows(
+    valid: pl.DataFrame, plan: pl.DataFrame | None, header: Header | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
+    empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
+    if plan is None or header is None or not valid.height:
+        return empty, pl.DataFrame()
+    flags = [
+        pl.when(pl.col(f)).then(pl.lit(1 << c.bit, pl.UInt64)).otherwise(0)
+        for f, c in FLAG_CODES.items()
+    ]
+    rows = (
+        valid.select("line", FIELDS)
+        .join(
+            plan.select("line", "device_id", "action", *FLAG_CODES),
+            on="line",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            mask=pl.sum_horizontal(flags).cast(pl.UInt64),
+            action_outcome=pl.col("action").replace_strict(
+                {k: v.value for k, v in ACTION_OUTCOME.items()}
+            ),
+        )
+    )
+    plain = rows.filter(pl.col("mask") == 0).select(
+        "line", outcome="action_outcome", device_id="device_id"
+    )
+    coded = rows.filter(pl.col("mask") != 0).with_columns(canonical_values(header.columns))
+    coded = render(coded, Outcome.VALID).with_columns(outcome=pl.col("action_outcome"))
+    return plain, coded.select(*RENDERED, "mask", FIELDS, "device_id")
+
+
+def _new_report(spec: jobs.JobSpec, folder: jobs.JobFolder, catalog: str) -> CheckReport:
+    return CheckReport(
+        command="import",
+        file=file_facts(folder.input, None, None),
+        actor=spec.actor,
+        mode=None,
+        catalog=catalog,
+        out_dir=spec.out_dir,
+        job={"id": spec.id, "account_id": spec.account_id, "user": spec.user},
+    )
+
+
+def _save_staged(folder: jobs.JobFolder, staged: Staged, report: CheckReport) -> None:
+    report.file.name = folder.spec().file_name
+    header = staged.header
+    data: dict[str, Any] = {
+        "report": report.to_dict(),
+        "parts": [[str(a), str(b)] for a, b in staged.parts],
+        "header": None
+        if header is None
+        else {"names": header.names, "columns": header.columns, "delimiter": header.delimiter,
+              "mode": header.mode.value if header.mode else None},
+    }  # fmt: skip
+    if folder.work.exists():
+        staged.duplicates.write_parquet(folder.work / "duplicates.parquet")
+    folder.staged.write_text(json.dumps(data, default=str), encoding="utf-8")
+
+
+def _load_staged(folder: jobs.JobFolder) -> tuple[CheckReport, Staged]:
+    data = json.loads(folder.staged.read_text(encoding="utf-8"))
+    report = CheckReport.from_dict(data["report"])
+    head = data["header"]
+    header = None
+    if head is not None:
+        header = Header(
+            head["names"], head["delimiter"], 1, 0, False, head["columns"], Mode(head["mode"])
+        )
+    staged = Staged(header, [(Path(a), Path(b)) for a, b in data["parts"]])
+    dups = folder.work / "duplicates.parquet"
+    if dups.exists():
+        staged.duplicates = pl.read_parquet(dups)
+    return report, staged

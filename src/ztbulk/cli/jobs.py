@@ -1,0 +1,97 @@
+"""`ztbulk import`, `ztbulk jobs`, `ztbulk job show|resume`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ztbulk.apply import import_file, resume_job
+from ztbulk.apply import jobs as ledger
+from ztbulk.apply.run import ImportResult
+from ztbulk.apply.worker import say_to_stderr
+from ztbulk.cli.check import print_summary
+from ztbulk.registry.db import Registry
+from ztbulk.report.model import REPORT_HTML
+
+
+def add_parsers(sub: Any) -> None:
+    imp = sub.add_parser("import", help="apply a CSV file to the registry, row by row")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--as", dest="account", required=True, metavar="customer:ID|reseller:ID")
+    imp.add_argument("--user", required=True, metavar="EMAIL", help="the importing user")
+    imp.add_argument(
+        "--db", metavar="PATH", help="registry (default $ZTBULK_DB or ./ztbulk.duckdb)"
+    )
+    imp.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: in the job folder)"
+    )
+    imp.add_argument(
+        "--spool", metavar="DIR", help="job folders (default $ZTBULK_SPOOL or ./ztbulk-jobs)"
+    )
+    imp.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the job now and show its progress (default), or only submit it",
+    )
+    imp.set_defaults(handler=run_import)
+    listing = sub.add_parser("jobs", help="list import jobs")
+    listing.add_argument("--db", metavar="PATH")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_jobs)
+    job = sub.add_parser("job", help="one import job").add_subparsers(dest="action", required=True)
+    for name, handler in (("show", run_show), ("resume", run_resume)):
+        p = job.add_parser(name)
+        p.add_argument("id", metavar="ID")
+        p.add_argument("--db", metavar="PATH")
+        p.add_argument("--spool", metavar="DIR")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(handler=handler)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    result = import_file(
+        args.file, account=args.account, user=args.user, db=args.db, out_dir=args.out,
+        spool=args.spool, wait=args.wait, say=say_to_stderr,
+    )  # fmt: skip
+    return _finish(result)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    return _finish(resume_job(args.id, db=args.db, spool=args.spool, say=say_to_stderr))
+
+
+def _finish(result: ImportResult) -> int:
+    if result.report is None:
+        print(result.job_id)
+        return 0
+    print_summary(result.report, sys.stdout)
+    print(f"Status page: {Path(result.report.out_dir) / REPORT_HTML}")
+    return result.report.exit_code
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    with Registry.open(args.db) as reg:
+        rows = ledger.list_jobs(reg)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    for row in [] if args.json else rows:
+        account = f"{row['actor_kind']}:{row['actor_id']}"
+        batches = f"{row['batches_done']}/{row['batches']}"
+        print(f"{row['id']}  {row['state']:<9} {account}  {row['file_name']}  rows={row['rows']}  "
+              f"batches {batches}")  # fmt: skip
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with Registry.open(args.db) as reg:
+        row = ledger.job_row(reg, args.id)
+    print(
+        json.dumps(row, indent=2, default=str)
+        if args.json
+        else "\n".join(f"{k}: {v}" for k, v in row.items())
+    )
+    return 0

@@ -1,0 +1,83 @@
+"""report.html: the import's status page (counts, a bar chart, the failures with reasons).
+
+One self-contained file (inline CSS and SVG, no script), so it opens anywhere and can be
+attached to a ticket. Every value from the input is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from ztbulk.report.model import REPORT_HTML, CheckReport
+
+_COLOURS = {
+    "applied": "#2e7d32",
+    "claimed": "#2e7d32",
+    "unclaimed": "#1565c0",
+    "unchanged": "#757575",
+    "valid": "#2e7d32",
+    "skipped": "#f9a825",
+    "rejected": "#c62828",
+}
+
+
+def _chart(outcomes: dict[str, int]) -> str:
+    total = max(sum(outcomes.values()), 1)
+    bars, y = [], 0
+    for name, n in sorted(outcomes.items(), key=lambda kv: -kv[1]):
+        width = max(2, round(400 * n / total))
+        colour = _COLOURS.get(name, "#455a64")
+        bars.append(
+            f'<rect x="110" y="{y}" width="{width}" height="22" fill="{colour}"/>'
+            f'<text x="0" y="{y + 16}">{escape(name)}</text>'
+            f'<text x="{116 + width}" y="{y + 16}">{n:,}</text>'
+        )
+        y += 28
+    return f'<svg role="img" aria-label="outcomes" width="620" height="{y}">{"".join(bars)}</svg>'
+
+
+def render_html(report: CheckReport) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(k)}</td><td class=n>{v:,}</td></tr>"
+        for k, v in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
+    )
+    codes = "".join(
+        f"<tr><td>{escape(k)}</td><td class=n>{v:,}</td></tr>"
+        for k, v in sorted(report.codes.items(), key=lambda kv: -kv[1])
+    )
+    failures = "".join(
+        f"<tr><td class=n>{f.line}</td><td>{escape(f.outcome)}</td>"
+        f"<td>{escape(', '.join(f.codes))}</td><td>{escape(f.message)}</td></tr>"
+        for f in report.first_failures
+    )
+    issues = "".join(
+        f"<li><b>{escape(i['code'])}</b>: {escape(i['message'])}</li>"
+        for i in report.file_errors + report.warnings
+    )
+    job = report.job or {}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>ztbulk import {escape(str(job.get("id", "")))}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}td,th{{padding:.2em .8em;
+text-align:left}}.n{{text-align:right}}table{{border-collapse:collapse}}tr:nth-child(even)
+{{background:#f4f4f4}}</style></head><body>
+<h1>Import of {escape(report.file.name)}</h1>
+<p>Job <code>{escape(str(job.get("id", "")))}</code> by {escape(str(job.get("user", "")))}
+as {escape(report.actor)} {escape(str(job.get("account_id", "")))}, mode
+{escape(report.mode or "-")}: <b id="rows">{report.rows:,}</b> data rows,
+{report.blank:,} blank. Exit code {report.exit_code}.</p>
+<ul>{issues}</ul>
+<h2>Outcomes</h2>{_chart(report.outcomes)}
+<table id="outcomes"><tr><th>outcome</th><th>rows</th></tr>{rows}</table>
+<h2>Codes</h2><table id="codes"><tr><th>code</th><th>rows</th></tr>{codes}</table>
+<h2>First failing rows</h2><p>All of them are in errors.csv.</p>
+<table id="failures"><tr><th>line</th><th>outcome</th><th>codes</th><th>why</th></tr>
+{failures}</table></body></html>
+"""
+
+
+def write_html(report: CheckReport, out: Path) -> Path:
+    path = out / REPORT_HTML
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
