@@ -1,0 +1,312 @@
+"""`ztbulk import`, embedded mode, on a real registry file: SPEC sections 1, 4, 5 and 6.
+
+Each test builds its input from the seeded registry's own devices, imports it, and checks the
+outcomes (outcomes.parquet) and the registry state against what the rows asked for.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ztbulk.apply import import_file, resume_job, stages
+from ztbulk.apply import jobs as ledger
+from ztbulk.cli import main
+from ztbulk.errors import UsageError
+from ztbulk.registry.db import Registry
+from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
+
+HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
+OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Seeded]:
+    monkeypatch.setenv("ZTBULK_SPOOL", str(tmp_path / "spool"))
+    db = tmp_path / "reg.duckdb"
+    with Registry.open(db, create=True) as reg:
+        seeded = seed(reg, 400, other_devices=40)
+    return db, seeded
+
+
+def devices(db: Path, customer: int, where: str = "true") -> pl.DataFrame:
+    with Registry.open(db) as reg:
+        return reg.con.sql(
+            f"SELECT * FROM devices WHERE customer_id = ? AND {where} ORDER BY id",
+            params=[customer],
+        ).pl()
+
+
+def state(db: Path, customer: int) -> pl.DataFrame:
+    """The customer's devices without their timestamps (which say when, not what)."""
+    return devices(db, customer).drop("created_at", "updated_at")
+
+
+def rows_for(frame: pl.DataFrame, target: str) -> list[str]:
+    """One CSV row per device, identified as the registry knows it."""
+    out = []
+    for d in frame.iter_rows(named=True):
+        if d["imei"]:
+            ident = f"IMEI,{d['imei']},"
+        elif d["meid"]:
+            ident = f"MEID,{d['meid']},"
+        else:
+            ident = f",,{d['serial']}"
+        out.append(f"{ident},{d['model']},{d['manufacturer']},ZERO_TOUCH,{target}")
+    return out
+
+
+def write(tmp_path: Path, header: str, rows: list[str], name: str = "in.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def outcomes(report_dir: str) -> pl.DataFrame:
+    return pl.read_parquet(Path(report_dir) / "outcomes.parquet")
+
+
+def test_customer_applies_configurations(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    mine = devices(db, s.customer_id)
+    target = s.configuration_ids[2]
+    src = write(tmp_path, HEADER, rows_for(mine.head(100), str(target)))
+    result = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    assert result.report is not None
+    already = mine.head(100).filter(pl.col("configuration_id") == target).height
+    assert 0 < already < 100  # the seed spreads devices over the three configurations
+    assert result.report.outcomes == {"applied": 100 - already, "unchanged": already}
+    after = devices(db, s.customer_id)
+    assert after.head(100)["configuration_id"].to_list() == [target] * 100
+    assert (
+        after.slice(100)["configuration_id"].to_list()
+        == mine.slice(100)["configuration_id"].to_list()
+    )
+    got = outcomes(result.report.out_dir)
+    assert got["device_id"].to_list() == mine.head(100)["id"].to_list()
+    # The same file again applies nothing.
+    again = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db)
+    assert again.report is not None and set(again.report.outcomes) == {"unchanged"}
+    assert again.report.exit_code == 0
+
+
+def test_tenant_isolation(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    theirs = devices(db, s.other_customer_id).head(5)
+    mine = devices(db, s.customer_id).head(3)
+    rows = rows_for(theirs, str(s.configuration_ids[1])) + rows_for(
+        mine, str(s.other_configuration_id)
+    )
+    result = import_file(
+        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+    )
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["codes"].to_list()[:5] == [["DEVICE_NOT_FOUND"]] * 5
+    assert got["codes"].to_list()[5:] == [["CONFIGURATION_NOT_FOUND"]] * 3
+    assert set(got["outcome"]) == {"rejected"}
+    assert (
+        devices(db, s.other_customer_id).head(5)["configuration_id"].to_list()
+        == theirs["configuration_id"].to_list()
+    )
+    assert (
+        devices(db, s.customer_id).head(3)["configuration_id"].to_list()
+        == mine["configuration_id"].to_list()
+    )
+
+
+def test_rights_are_checked_before_the_file_is_read(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    db, s = env
+    src = write(tmp_path, HEADER, rows_for(devices(db, s.customer_id).head(1), "101"))
+    for account, user in (
+        (f"customer:{s.customer_id}", OTHER_OWNER),
+        (f"reseller:{s.reseller_id}", OWNER),
+    ):
+        with pytest.raises(UsageError, match="has no access"):
+            import_file(src, account=account, user=user, db=db)
+    with pytest.raises(UsageError, match="has no access"):
+        import_file(
+            tmp_path / "missing.csv", account=f"customer:{s.customer_id}", user=OTHER_OWNER, db=db
+        )
+    with Registry.open(db) as reg:
+        assert ledger.list_jobs(reg) == []
+
+
+def test_customer_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    mine = devices(db, s.customer_id).head(10)
+    src = write(tmp_path, OWNER_HEADER, rows_for(mine, "0"))
+    result = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    assert result.report is not None and result.report.outcomes == {"unclaimed": 10}
+    with Registry.open(db) as reg:
+        left = reg.con.sql(
+            "SELECT count(*) FROM devices WHERE list_contains($ids, id) AND customer_id IS NULL",
+            params={"ids": mine["id"].to_list()},
+        ).fetchall()
+    assert left == [(10,)]
+    again = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    assert again.report is not None and again.report.outcomes == {"rejected": 10}
+    assert again.report.codes == {"DEVICE_NOT_FOUND": 10}
+
+
+def test_reseller_claims_and_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    customer = str(s.customer_id)
+    new = [
+        f"IMEI,490154203237518,,SM-A155M,samsung,ZERO_TOUCH,{customer}",  # unknown device
+        f",,NEW-SERIAL-1,SM-A155M,Samsung,ZERO_TOUCH,{customer}",
+    ]
+    held = rows_for(devices(db, s.other_customer_id).head(2), customer)  # held by another customer
+    not_enabled = [f"IMEI,356938035643809,,SM-A155M,Samsung,ZERO_TOUCH,{s.other_customer_id}"]
+    src = write(tmp_path, OWNER_HEADER, new + held + not_enabled)
+    result = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["outcome"].to_list() == ["claimed", "claimed", "rejected", "rejected", "rejected"]
+    assert got["codes"].to_list()[2:] == [["DEVICE_CLAIMED_ELSEWHERE"]] * 2 + [
+        ["CUSTOMER_NOT_FOUND"]
+    ]
+    created = devices(db, s.customer_id, "imei = '490154203237518' OR serial = 'NEW-SERIAL-1'")
+    assert created.height == 2
+    assert created["configuration_id"].to_list() == [s.default_configuration_id] * 2
+    assert created["reseller_id"].to_list() == [s.reseller_id] * 2
+    assert created["manufacturer"].to_list() == ["Samsung", "Samsung"]  # the list's spelling
+    assert sorted(created["id"].to_list()) == sorted(got["device_id"].head(2).to_list())
+    # Claiming again changes nothing; unclaiming releases the devices.
+    again = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    assert outcomes(again.report.out_dir)["outcome"].head(2).to_list() == ["unchanged", "unchanged"]  # type: ignore[union-attr]
+    release = write(
+        tmp_path, OWNER_HEADER, [r.rsplit(",", 1)[0] + ",0" for r in new], "release.csv"
+    )
+    released = import_file(release, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    assert released.report is not None and released.report.outcomes == {"unclaimed": 2}
+
+
+def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    dual = devices(db, s.customer_id, "imei2 IS NOT NULL").head(1).row(0, named=True)
+    kme = devices(db, s.customer_id, "kme AND imei IS NOT NULL").head(1).row(0, named=True)
+    cfg = s.configuration_ids[1]
+    rows = [
+        f"IMEI,{dual['imei2']},,{dual['model']},{dual['manufacturer']},ZERO_TOUCH,{cfg}",
+        f"IMEI,{kme['imei']},,{kme['model']},{kme['manufacturer']},ZERO_TOUCH,{cfg}",
+        f"IMEI,{kme['imei']},,,Google,ZERO_TOUCH,{cfg}".replace(kme["imei"], dual["imei"]),
+    ]
+    result = import_file(
+        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+    )
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["codes"].to_list()[0] == ["SECONDARY_IMEI"] + (
+        ["KME_CONFLICT"] if dual["kme"] else []
+    )
+    assert got["outcome"][0] in ("applied", "unchanged")
+    assert got["codes"].to_list()[1] == ["KME_CONFLICT"]
+    # Line 4 names the dual-SIM device by its first IMEI with another manufacturer.
+    assert "MANUFACTURER_MISMATCH" in got["codes"].to_list()[2]
+
+
+def test_same_device_through_two_identifiers(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
+    db, s = env
+    d = devices(db, s.customer_id, "imei2 IS NOT NULL").head(2)
+    a, b = d.row(0, named=True), d.row(1, named=True)
+    cfg, other = s.configuration_ids[1], s.configuration_ids[2]
+    rows = [
+        f"IMEI,{a['imei']},,{a['model']},{a['manufacturer']},ZERO_TOUCH,{cfg}",
+        f"IMEI,{a['imei2']},,{a['model']},{a['manufacturer']},ZERO_TOUCH,{cfg}",
+        f"IMEI,{b['imei']},,{b['model']},{b['manufacturer']},ZERO_TOUCH,{cfg}",
+        f"IMEI,{b['imei2']},,{b['model']},{b['manufacturer']},ZERO_TOUCH,{other}",
+    ]
+    result = import_file(
+        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+    )
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["outcome"][1] == "skipped" and "DUPLICATE_ROW" in got["codes"][1]
+    assert got["outcome"][2:].to_list() == ["rejected", "rejected"]
+    assert all("DUPLICATE_CONFLICT" in c for c in got["codes"][2:])
+
+
+def test_redelivered_batch_changes_nothing_and_resume_matches(
+    tmp_path: Path, env: tuple[Path, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job stopped after planning, or after some batches, finishes with `resume` exactly as
+    an uninterrupted run does (same outcomes, same registry)."""
+    db, s = env
+    monkeypatch.setattr(stages, "BATCH_ROWS", 50)
+    rows = rows_for(devices(db, s.customer_id).head(200), str(s.configuration_ids[2]))
+    src = write(tmp_path, HEADER, rows)
+    reference = tmp_path / "reference.duckdb"
+    shutil.copy(db, reference)
+    full = import_file(
+        src, account=f"customer:{s.customer_id}", user=OWNER, db=reference, spool=tmp_path / "s1"
+    )
+    expected_devices = state(reference, s.customer_id)
+    expected = outcomes(full.report.out_dir)  # type: ignore[union-attr]
+
+    for stop_after in (0, 2, 4):  # batches applied before the "crash"
+        trial = tmp_path / f"trial-{stop_after}.duckdb"
+        shutil.copy(db, trial)
+        spool = tmp_path / f"spool-{stop_after}"
+        submitted = import_file(
+            src, account=f"customer:{s.customer_id}", user=OWNER, db=trial, spool=spool, wait=False
+        )
+        with Registry.open(trial) as reg:
+            batches = stages.plan(reg, spool, submitted.job_id)
+            assert len(batches) == 4
+            for batch in batches[:stop_after]:
+                assert stages.apply_one(reg, spool, submitted.job_id, batch)
+                assert not stages.apply_one(reg, spool, submitted.job_id, batch)  # redelivered
+        resumed = resume_job(submitted.job_id, db=trial, spool=spool)
+        assert state(trial, s.customer_id).equals(expected_devices)
+        assert outcomes(resumed.report.out_dir).equals(expected)  # type: ignore[union-attr]
+
+
+def test_cli_import_jobs_and_status_page(
+    tmp_path: Path, env: tuple[Path, Seeded], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, s = env
+    rows = [
+        *rows_for(devices(db, s.customer_id).head(20), str(s.configuration_ids[1])),
+        "IMEI,1,,,,ZERO_TOUCH,1",
+    ]
+    src = write(tmp_path, HEADER, rows)
+    code = main(
+        [
+            "import",
+            str(src),
+            "--as",
+            f"customer:{s.customer_id}",
+            "--user",
+            OWNER,
+            "--db",
+            str(db),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 1 and "Status page:" in printed
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="rows">21<' in html and "IMEI_FORMAT" in html and "<svg" in html
+    message = email.message_from_bytes(
+        (tmp_path / "out" / "summary.eml").read_bytes(), policy=email.policy.default
+    )
+    assert message["To"] == OWNER
+    assert "1 rejected" in message["Subject"]
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None and "21 data rows" in body.get_content()
+    assert main(["jobs", "--db", str(db)]) == 0
+    assert "done" in capsys.readouterr().out
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:  # the page as a browser renders it
+        dom = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+             (tmp_path / "out" / "report.html").as_uri()],
+            check=True, capture_output=True, text=True, timeout=60,
+        ).stdout  # fmt: skip
+        assert 'id="rows">21<' in dom
