@@ -81,6 +81,12 @@ def luhn_check_digit(body14: pl.Expr) -> pl.Expr:
     return ((10 - total % 10) % 10).cast(pl.String)
 
 
+def _defect_kind(spec: SampleSpec) -> pl.Expr:
+    """Per row: the index in DEFECTS of its defect, or -1 (each kind hits ~defect_rate)."""
+    bucket = (rand(spec.seed, 1) % 10_000).cast(pl.Float64) / 10_000 / spec.defect_rate
+    return pl.when(bucket < len(DEFECTS)).then(bucket.floor().cast(pl.Int32)).otherwise(-1)
+
+
 def generate(spec: SampleSpec, out: Path, catalog: Catalog, tacs: list[str] | None = None) -> Path:
     """Write `spec.rows` data lines (blank-line defects included) under a header to `out`."""
     s = spec.seed
@@ -88,15 +94,12 @@ def generate(spec: SampleSpec, out: Path, catalog: Catalog, tacs: list[str] | No
     makers = pairs["manufacturer"].to_list()
     models = pairs["model"].to_list()
     tac_list = tacs or [f"35{i:06d}" for i in range(0, 1_000_000, 997)]
-    n_defects = len(DEFECTS)
-    bucket = (rand(s, 1) % 10_000).cast(pl.Float64) / 10_000 / spec.defect_rate
-    kind = pl.when(bucket < n_defects).then(bucket.floor().cast(pl.Int32)).otherwise(-1)
     pair_ix = (rand(s, 2) % len(models)).cast(pl.Int64)
     body = pick(tac_list, s, 3) + (rand(s, 4) % 1_000_000).cast(pl.String).str.zfill(6)
     rows = pl.int_range(0, spec.rows, dtype=pl.UInt64, eager=True).to_frame("i")
     frame = rows.select(
         "i",
-        kind=kind.alias("kind"),
+        kind=_defect_kind(spec),
         ident=(rand(s, 5) % 100).alias("ident"),
         model=pl.lit(pl.Series(models)).implode().list.get(pair_ix),
         manufacturer=pl.lit(pl.Series(makers)).implode().list.get(pair_ix),
@@ -105,6 +108,39 @@ def generate(spec: SampleSpec, out: Path, catalog: Catalog, tacs: list[str] | No
         serial=pl.lit("SN") + (rand(s, 7) % 10**10).cast(pl.String),
         profileid=pick([str(p) for p in spec.profile_ids], s, 8),
     )
+    return _write(frame, out)
+
+
+def from_devices(devices: pl.DataFrame, spec: SampleSpec, out: Path) -> Path:
+    """Rows naming registered devices (columns imei, meid, serial, model, manufacturer), with the
+    same defects, plus ~1% unknown devices and ~1% unknown configuration ids for an import."""
+    s = spec.seed
+    picked = devices.sample(n=spec.rows, with_replacement=spec.rows > devices.height, seed=s)
+    unknown = pl.lit("3599") + (pl.col("i") % 10**10).cast(pl.String).str.zfill(10)
+    frame = picked.with_row_index("i").with_columns(pl.col("i").cast(pl.UInt64))
+    frame = frame.select(
+        "i",
+        kind=_defect_kind(spec),
+        ident=pl.when(pl.col("imei").is_not_null())
+        .then(0)
+        .when(pl.col("meid").is_not_null())
+        .then(80)
+        .otherwise(90),
+        model="model",
+        manufacturer="manufacturer",
+        imei=pl.when(rand(s, 9) % 100 == 0)
+        .then(unknown + luhn_check_digit(unknown))
+        .otherwise(pl.col("imei").fill_null("")),
+        meid=pl.col("meid").fill_null(""),
+        serial=pl.col("serial").fill_null(""),
+        profileid=pl.when(rand(s, 10) % 100 == 0)
+        .then(pl.lit("424242"))
+        .otherwise(pick([str(p) for p in spec.profile_ids], s, 8)),
+    )
+    return _write(frame, out)
+
+
+def _write(frame: pl.DataFrame, out: Path) -> Path:
     frame = frame.with_columns(_defect_columns())
     lines = frame.select(_line(frame.columns)).to_series()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -60,6 +60,7 @@ class JobFolder:
     plan = property(lambda self: self.dir / "plan.parquet")
     resolve_input = property(lambda self: self.dir / "resolve-input.parquet")
     staged = property(lambda self: self.dir / "staged.json")
+    apply_times = property(lambda self: self.dir / "apply-times.txt")
 
     def spec(self) -> JobSpec:
         if not self.spec_file.exists():

@@ -8,6 +8,7 @@ batch the ledger marks done; `finalize` rebuilds every output from the staged ro
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,12 @@ def apply_one(reg: Registry, root: Path, job_id: str, batch: int) -> bool:
     spec = folder.spec()
     reseller = spec.account_id if spec.who is Actor.RESELLER else None
     jobs.set_state(reg, job_id, jobs.APPLYING)
-    return apply_batch(reg, job_id, folder.plan, batch, reseller)
+    started = time.perf_counter()
+    applied = apply_batch(reg, job_id, folder.plan, batch, reseller)
+    if applied:  # seconds per applied batch, summed into report.json by finalize
+        with folder.apply_times.open("a", encoding="utf-8") as f:
+            f.write(f"{batch} {time.perf_counter() - started:.4f}\n")
+    return applied
 
 
 def finalize(reg: Registry, root: Path, job_id: str) -> CheckReport:
@@ -108,6 +114,9 @@ def finalize(reg: Registry, root: Path, job_id: str) -> CheckReport:
             writer.write(plain, failing)
     writer.fill(report)
     report.timings.update(timer.seconds)
+    if folder.apply_times.exists():
+        seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
+        report.timings["apply"] = round(sum(seconds), 4)
     report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
     (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
     write_html(report, out)

@@ -16,7 +16,6 @@ from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.model import CheckReport
-from ztbulk.sample import SampleSpec, generate
 from ztbulk.validate import Catalog
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -31,10 +30,6 @@ def add_parsers(sub: Any) -> None:
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
     chk.set_defaults(handler=run_check)
-    demo = sub.add_parser("demo", help="generate a sample file with defects and check it")
-    demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
-    demo.add_argument("--rows", type=int, default=200_000, metavar="N")
-    demo.set_defaults(handler=run_demo)
 
 
 def _config() -> ParseConfig:
@@ -59,7 +54,7 @@ def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
     catalog = _catalog(args)
-    bar = _progress_bar(path, sys.stderr) if args.format == "text" else None
+    bar = progress_bar(path, sys.stderr) if args.format == "text" else None
     report = api.check(
         path, actor=args.actor, catalog=catalog, out_dir=args.out, config=_config(), progress=bar
     )
@@ -72,18 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    folder: Path = args.dir
-    sample = folder / "devices.csv"
-    print(f"Generating {args.rows:,} rows with defects into {sample} ...")
-    generate(SampleSpec(rows=args.rows), sample, Catalog.packaged())
-    report = api.check(sample, out_dir=folder / "check", progress=_progress_bar(sample, sys.stderr))
-    print_summary(report, sys.stdout)
-    # The demo shows defects on purpose: finding them is success.
-    return 0 if report.rows else 1
-
-
-class _ProgressBar:
+class ProgressBar:
     def __init__(self, stream: TextIO) -> None:
         self.stream, self.start, self.shown = stream, time.monotonic(), False
 
@@ -101,12 +85,12 @@ class _ProgressBar:
             self.stream.write("\n")
 
 
-def _progress_bar(path: Path, stream: TextIO) -> _ProgressBar | None:
+def progress_bar(path: Path, stream: TextIO) -> ProgressBar | None:
     try:
         big = path.stat().st_size >= PROGRESS_MIN_BYTES
     except OSError:
         return None
-    return _ProgressBar(stream) if big and stream.isatty() else None
+    return ProgressBar(stream) if big and stream.isatty() else None
 
 
 def print_summary(report: CheckReport, out: TextIO) -> None:
