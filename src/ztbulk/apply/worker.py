@@ -112,7 +112,9 @@ def run_embedded(rt: Runtime, job_id: str, resume: bool = False) -> None:
     broker.emit_after("process_boot")
     actors = declare(broker)
     _Current.runtime = rt
-    worker = dramatiq.Worker(broker, worker_threads=1)
+    # One thread: the registry connection is shared. A short poll timeout, because each
+    # join and stop waits out a full poll (Dramatiq's default is a second).
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
     try:
         for message in first_messages(rt.registry, job_id, actors, resume):

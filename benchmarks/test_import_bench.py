@@ -1,0 +1,118 @@
+"""`ztbulk import` (embedded) against a registry of as many devices as the file has rows.
+
+`make bench` runs 1M rows (ZTBULK_BENCH_IMPORT_ROWS=1000000,10000000 for more); `make test`
+runs the smoke version. The registry and the file are generated once (cached in the bench
+folder); every round imports into a fresh copy of the registry. Printed: rows/s end to end,
+seconds per stage, peak RSS (fresh process).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from benchmarks.datasets import CACHE
+from benchmarks.peak import peak_mib
+from ztbulk.apply import import_file
+from ztbulk.registry.db import Registry
+from ztbulk.registry.seed import ADMIN, seed
+from ztbulk.sample import SampleSpec, from_devices
+
+SIZES = [int(s) for s in os.environ.get("ZTBULK_BENCH_IMPORT_ROWS", "1000000").split(",")]
+SMOKE_ROWS = 20_000
+
+
+def prepared(rows: int) -> tuple[Path, Path, int]:
+    """(registry, file, customer id) for `rows`, made once."""
+    folder = CACHE / f"import-{rows}"
+    db, src = folder / "registry.duckdb", folder / "devices.csv"
+    if not src.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        with Registry.open(db, create=True) as reg:
+            seeded = seed(reg, rows)
+            devices = reg.con.sql(
+                "SELECT imei, meid, serial, model, manufacturer FROM devices WHERE customer_id = ?",
+                params=[seeded.customer_id],
+            ).pl()
+        from_devices(
+            devices, SampleSpec(rows=rows, profile_ids=tuple(seeded.configuration_ids)), src
+        )
+    return db, src, 1001
+
+
+def run_import(db: Path, src: Path, customer: int, work: Path) -> dict[str, float]:
+    trial = work / "trial.duckdb"
+    shutil.copy(db, trial)
+    shutil.rmtree(work / "spool", ignore_errors=True)
+    t0 = time.perf_counter()
+    result = import_file(
+        src,
+        account=f"customer:{customer}",
+        user=ADMIN,
+        db=trial,
+        spool=work / "spool",
+        out_dir=work / "out",
+    )
+    seconds = time.perf_counter() - t0
+    assert result.report is not None
+    return {"seconds": seconds, "rows": float(result.report.rows), **result.report.timings}
+
+
+def measure(
+    benchmark: BenchmarkFixture, rows: int, tmp_path: Path, rounds: int
+) -> dict[str, float]:
+    db, src, customer = prepared(rows)
+    runs: list[dict[str, float]] = []
+    benchmark.pedantic(
+        lambda: runs.append(run_import(db, src, customer, tmp_path)), rounds=rounds, iterations=1
+    )
+    best = min(runs, key=lambda r: r["seconds"])
+    shutil.copy(db, tmp_path / "rss.duckdb")
+    db_copy, spool = str(tmp_path / "rss.duckdb"), str(tmp_path / "rss-spool")
+    code = (
+        "from benchmarks.peak import peak_mib; from ztbulk.apply import import_file; "
+        f"import_file({str(src)!r}, account='customer:{customer}', user={ADMIN!r}, "
+        f"db={db_copy!r}, spool={spool!r}); print(peak_mib())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
+    best["peak_rss_mib"] = float(done.stdout.strip().splitlines()[-1])
+    best["rows_per_s"] = best["rows"] / best["seconds"]
+    benchmark.extra_info.update(best)
+    stages = ", ".join(
+        f"{k} {v:.2f}"
+        for k, v in best.items()
+        if k not in ("seconds", "rows", "rows_per_s", "peak_rss_mib", "total", "source")
+    )
+    print(
+        f"\nimport {rows:,} rows into {rows:,} devices: {best['seconds']:.2f} s, "
+        f"{best['rows_per_s'] / 1e3:,.0f}k rows/s | {stages} | "
+        f"peak RSS {best['peak_rss_mib']:.0f} MiB"
+    )
+    return best
+
+
+@pytest.mark.parametrize("rows", SIZES, ids=lambda n: f"{n:_}")
+def test_import(benchmark: BenchmarkFixture, rows: int, tmp_path: Path) -> None:
+    measure(benchmark, rows, tmp_path, int(os.environ.get("ZTBULK_BENCH_ROUNDS", "2")))
+
+
+def test_smoke_import(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    figures = measure(benchmark, SMOKE_ROWS, tmp_path, 1)
+    _, src, _ = prepared(SMOKE_ROWS)
+    lines = src.read_text(encoding="utf-8").splitlines()[1:]  # no record spans lines here
+    assert figures["rows"] == sum(1 for line in lines if line.strip(", "))
+    assert figures["peak_rss_mib"] > 0 and peak_mib() > 0
