@@ -10,6 +10,7 @@ import email
 import email.policy
 import shutil
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 
 import polars as pl
@@ -256,11 +257,12 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
             src, account=f"customer:{s.customer_id}", user=OWNER, db=trial, spool=spool, wait=False
         )
         with Registry.open(trial) as reg:
-            batches = stages.plan(reg, spool, submitted.job_id)
+            held = lambda _db: nullcontext(reg)  # noqa: E731 - the embedded runner's opener
+            batches = stages.plan(held, spool, submitted.job_id)
             assert len(batches) == 4
             for batch in batches[:stop_after]:
-                assert stages.apply_one(reg, spool, submitted.job_id, batch)
-                assert not stages.apply_one(reg, spool, submitted.job_id, batch)  # redelivered
+                assert stages.apply_one(held, spool, submitted.job_id, batch)
+                assert not stages.apply_one(held, spool, submitted.job_id, batch)  # redelivered
         resumed = resume_job(submitted.job_id, db=trial, spool=spool)
         assert state(trial, s.customer_id).equals(expected_devices)
         assert outcomes(resumed.report.out_dir).equals(expected)  # type: ignore[union-attr]

@@ -61,6 +61,12 @@ class JobFolder:
     resolve_input = property(lambda self: self.dir / "resolve-input.parquet")
     staged = property(lambda self: self.dir / "staged.json")
     apply_times = property(lambda self: self.dir / "apply-times.txt")
+    state_file = property(lambda self: self.dir / "state")
+
+    def state(self) -> str:
+        return (
+            self.state_file.read_text(encoding="utf-8") if self.state_file.exists() else SUBMITTED
+        )
 
     def spec(self) -> JobSpec:
         if not self.spec_file.exists():
@@ -99,20 +105,36 @@ def submit(
         out_dir=str((out_dir or folder.dir / "out").resolve()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    # The folder is complete (input, then job.json) before the ledger knows the job; a crash in
+    # between leaves a folder that `register` adds to the ledger on resume.
     tmp = folder.spec_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
     tmp.replace(folder.spec_file)
-    with reg.transaction() as con:
-        con.execute(
-            "INSERT INTO jobs (id, state, actor_kind, actor_id, user_email, file_name, file_size, "
-            "sha256, spool) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [job_id, SUBMITTED, spec.actor, account_id, user, spec.file_name, spec.size,
-             spec.sha256, str(folder.dir.resolve())],
-        )  # fmt: skip
+    register(reg, folder)
     return spec
 
 
-def set_state(reg: Registry, job_id: str, state: str, **fields: Any) -> None:
+def register(reg: Registry, folder: JobFolder) -> None:
+    """Put the job of `folder` in the ledger, unless it is there already."""
+    spec = folder.spec()
+    with reg.transaction() as con:
+        con.execute(
+            "INSERT INTO jobs (id, state, actor_kind, actor_id, user_email, file_name, file_size, "
+            "sha256, spool) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [spec.id, SUBMITTED, spec.actor, spec.account_id, spec.user, spec.file_name,
+             spec.size, spec.sha256, str(folder.dir.resolve())],
+        )  # fmt: skip
+
+
+def set_state(
+    reg: Registry, job_id: str, state: str, folder: JobFolder | None = None, **fields: Any
+) -> None:
+    """Record the state in the ledger, and in the job folder for watchers (a waiting
+    `import` reads it there, as a worker may be holding the registry)."""
+    if folder is not None:
+        tmp = folder.state_file.with_suffix(".tmp")
+        tmp.write_text(state, encoding="utf-8")
+        tmp.replace(folder.state_file)
     sets = ", ".join(f"{k} = ?" for k in fields)
     with reg.transaction() as con:
         extra = f", {sets}" if sets else ""

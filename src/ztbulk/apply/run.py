@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ztbulk.apply import jobs
-from ztbulk.apply.worker import Runtime, run_embedded
+from ztbulk.apply.worker import broker_url, enqueue, run_embedded, wait_for
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.registry.db import Registry
@@ -59,9 +59,15 @@ def import_file(
             reg, root, path, actor=actor, account_id=account_id, user=user, out_dir=out
         )
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
-        if not wait:
-            return ImportResult(spec.id, None)
-        run_embedded(Runtime(root, reg, say), spec.id)
+        url = broker_url()
+        if url is not None:
+            enqueue(url, reg, spec.id)
+        elif wait:
+            run_embedded(reg, root, spec.id, say)
+    if not wait:
+        return ImportResult(spec.id, None)
+    if url is not None:
+        wait_for(root, spec.id, say)
     return ImportResult(spec.id, load_report(Path(spec.out_dir)))
 
 
@@ -70,10 +76,16 @@ def resume_job(
     say: Callable[[str], None] = lambda _text: None,
 ) -> ImportResult:  # fmt: skip
     root = jobs.spool_root(spool)
+    url = broker_url()
     with Registry.open(db) as reg:
-        state = jobs.job_row(reg, job_id)["state"]
-        if state != jobs.DONE:
-            run_embedded(Runtime(root, reg, say), job_id, resume=True)
+        jobs.register(reg, jobs.JobFolder(root, job_id))  # a crash may have come before it
+        done = jobs.job_row(reg, job_id)["state"] == jobs.DONE
+        if not done and url is not None:
+            enqueue(url, reg, job_id, resume=True)
+        elif not done:
+            run_embedded(reg, root, job_id, say, resume=True)
+    if not done and url is not None:
+        wait_for(root, job_id, say)
     spec = jobs.JobFolder(root, job_id).spec()
     return ImportResult(job_id, load_report(Path(spec.out_dir)))
 

@@ -8,7 +8,10 @@ batch the ledger marks done; `finalize` rebuilds every output from the staged ro
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,11 @@ from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import RENDERED, OutputWriter, render
 from ztbulk.validate.rules import canonical_values
 
-BATCH_ROWS = 100_000  # plan rows applied per transaction
+# Plan rows applied per transaction (ZTBULK_BATCH_ROWS overrides, e.g. for many small batches).
+BATCH_ROWS = int(os.environ.get("ZTBULK_BATCH_ROWS", "100000"))
+# Opens the registry at a path for one stage's work: the embedded runner hands back the
+# registry it holds; a worker opens the file, waiting while another process holds it.
+Opener = Callable[[str], AbstractContextManager[Registry]]
 ACTION_OUTCOME = {
     "apply": Outcome.APPLIED,
     "unchanged": Outcome.UNCHANGED,
@@ -42,25 +49,31 @@ ACTION_OUTCOME = {
 }
 
 
-def plan(reg: Registry, root: Path, job_id: str, config: ParseConfig | None = None) -> list[int]:
-    """Ingest the spooled file, resolve it, persist the plan; return the batches to apply."""
+def plan(opener: Opener, root: Path, job_id: str, config: ParseConfig | None = None) -> list[int]:
+    """Ingest the spooled file, resolve it, persist the plan; return the batches to apply.
+
+    The registry is held only to read the catalogue and to resolve: parsing and checking,
+    the long part, run without it, so other processes can use it meanwhile.
+    """
     folder = jobs.JobFolder(root, job_id)
     spec = folder.spec()
     timer = Timer()
-    report = _new_report(spec, folder, RegistryService(reg).catalog().source)
+    with opener(spec.db) as reg:
+        catalog = RegistryService(reg).catalog()
+    report = _new_report(spec, folder, catalog.source)
     jobs.remove_work(folder)
     staged = Ingest(
-        folder.input, spec.who, RegistryService(reg).catalog(), folder.work,
-        config or ParseConfig(), timer,
-    ).run(report)  # fmt: skip
+        folder.input, spec.who, catalog, folder.work, config or ParseConfig(), timer
+    ).run(report)
     batches: list[int] = []
-    with timer("resolve"):
-        if staged.header is not None and staged.parts:
-            batches = _resolve(reg, folder, spec, staged)
-    report.timings = timer.seconds
-    _save_staged(folder, staged, report)
-    jobs.record_batches(reg, job_id, batches)
-    jobs.set_state(reg, job_id, jobs.PLANNED, rows=report.rows)
+    with opener(spec.db) as reg:
+        with timer("resolve"):
+            if staged.header is not None and staged.parts:
+                batches = _resolve(reg, folder, spec, staged)
+        report.timings = timer.seconds
+        _save_staged(folder, staged, report)
+        jobs.record_batches(reg, job_id, batches)
+        jobs.set_state(reg, job_id, jobs.PLANNED, folder, rows=report.rows)
     return list(range(len(batches)))
 
 
@@ -83,20 +96,21 @@ def _resolve(
     return [int(n) for n in counts["len"]]
 
 
-def apply_one(reg: Registry, root: Path, job_id: str, batch: int) -> bool:
+def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
     folder = jobs.JobFolder(root, job_id)
     spec = folder.spec()
     reseller = spec.account_id if spec.who is Actor.RESELLER else None
-    jobs.set_state(reg, job_id, jobs.APPLYING)
     started = time.perf_counter()
-    applied = apply_batch(reg, job_id, folder.plan, batch, reseller)
+    with opener(spec.db) as reg:
+        jobs.set_state(reg, job_id, jobs.APPLYING, folder)
+        applied = apply_batch(reg, job_id, folder.plan, batch, reseller)
     if applied:  # seconds per applied batch, summed into report.json by finalize
         with folder.apply_times.open("a", encoding="utf-8") as f:
             f.write(f"{batch} {time.perf_counter() - started:.4f}\n")
     return applied
 
 
-def finalize(reg: Registry, root: Path, job_id: str) -> CheckReport:
+def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     """Write every output from the staged rows and the plan; mark the job done."""
     folder = jobs.JobFolder(root, job_id)
     report, staged = _load_staged(folder)
@@ -121,7 +135,8 @@ def finalize(reg: Registry, root: Path, job_id: str) -> CheckReport:
     (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
     write_html(report, out)
     write_summary_email(report, out)
-    jobs.set_state(reg, job_id, jobs.DONE, rows=report.rows)
+    with opener(folder.spec().db) as reg:
+        jobs.set_state(reg, job_id, jobs.DONE, folder, rows=report.rows)
     return report
 
 

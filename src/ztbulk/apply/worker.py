@@ -1,32 +1,42 @@
-"""Dramatiq actors of the import job, and the embedded runner.
+"""Dramatiq actors of the import job, the embedded runner and the distributed worker.
 
 Messages carry job ids (and batch numbers), never rows. Three actors chain a job: `plan`
 (ingest + resolve, then one `apply` message per batch), `apply` (one batch in one transaction;
-the last one to finish sends `finalize`) and `finalize` (the outputs). Completion is tracked in
-the ledger, not with group callbacks, which never fire when a child fails for good.
+the one that leaves no batch pending sends `finalize`) and `finalize` (the outputs). Completion
+is tracked in the ledger, not with group callbacks, which never fire when a child fails for good.
 
-Embedded mode (the default): a StubBroker and an in-process Worker, with the registry the
-importing process already holds (DuckDB allows one process per file). Distributed mode uses
-the same actors on a RedisBroker, with the registry opened by the worker that runs them.
+Embedded mode (the default): a StubBroker and an in-process Worker, using the registry the
+importing process already holds. Distributed mode (`ZTBULK_BROKER_URL=redis://...`): the same
+actors on a RedisBroker, run by `ztbulk worker` processes. DuckDB lets one process open the
+file at a time, so a worker opens the registry only for the part of a stage that needs it and
+waits while another process holds it: any number of workers share one registry safely.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from ztbulk.apply import jobs, stages
-from ztbulk.errors import InternalError
-from ztbulk.registry.db import Registry
+from ztbulk.errors import InternalError, TransientError
+from ztbulk.registry.db import Registry, RegistryBusyError
 
 QUEUE = "ztbulk"
+REGISTRY_WAIT_S = 300.0  # how long a worker waits for the registry before the message retries
 
 
 @dataclass
@@ -34,12 +44,12 @@ class Runtime:
     """What the actors of this process work with."""
 
     root: Path  # the spool of job folders
-    registry: Registry
+    opener: stages.Opener
     say: Callable[[str], None] = lambda _text: None  # progress lines for a waiting user
 
 
 class _Current:
-    """The runtime of this process's actors (set while a job runs)."""
+    """The runtime of this process's actors."""
 
     runtime: Runtime | None = None
 
@@ -48,6 +58,22 @@ def runtime() -> Runtime:
     if _Current.runtime is None:
         raise InternalError("No ztbulk runtime in this process: start it with `ztbulk worker`.")
     return _Current.runtime
+
+
+@contextmanager
+def open_when_free(db: str) -> Iterator[Registry]:
+    """Open the registry, waiting (with jitter) while another process holds it."""
+    deadline = time.monotonic() + REGISTRY_WAIT_S
+    while True:
+        try:
+            reg = Registry.open(db)
+            break
+        except RegistryBusyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.1))
+    with reg:
+        yield reg
 
 
 @dataclass(frozen=True)
@@ -63,7 +89,7 @@ def declare(broker: dramatiq.Broker) -> Actors:
     def plan_job(job_id: str) -> None:
         rt = runtime()
         rt.say(f"job {job_id}: reading, checking and resolving the file")
-        batches = stages.plan(rt.registry, rt.root, job_id)
+        batches = stages.plan(rt.opener, rt.root, job_id)
         rt.say(f"job {job_id}: {len(batches)} batch(es) to apply")
         for batch in batches:
             actors.apply.send(job_id, batch)
@@ -72,17 +98,19 @@ def declare(broker: dramatiq.Broker) -> Actors:
 
     def apply_batch(job_id: str, batch: int) -> None:
         rt = runtime()
-        if stages.apply_one(rt.registry, rt.root, job_id, batch):
+        if stages.apply_one(rt.opener, rt.root, job_id, batch):
             rt.say(f"job {job_id}: batch {batch} applied")
-        if not jobs.pending_batches(rt.registry, job_id):
+        with rt.opener(jobs.JobFolder(rt.root, job_id).spec().db) as reg:
+            pending = jobs.pending_batches(reg, job_id)
+        if not pending:
             actors.finalize.send(job_id)
 
     def finalize_job(job_id: str) -> None:
         rt = runtime()
-        if jobs.job_row(rt.registry, job_id)["state"] == jobs.DONE:
-            return  # a second finalize message (several batches finished together)
+        if jobs.JobFolder(rt.root, job_id).state() == jobs.DONE:
+            return  # a second finalize message (batches finished together, or redelivery)
         rt.say(f"job {job_id}: writing the reports")
-        stages.finalize(rt.registry, rt.root, job_id)
+        stages.finalize(rt.opener, rt.root, job_id)
 
     def actor(fn: Callable[..., None], name: str) -> Any:
         decorate = dramatiq.actor(
@@ -103,21 +131,43 @@ def declare(broker: dramatiq.Broker) -> Actors:
     return actors
 
 
-def run_embedded(rt: Runtime, job_id: str, resume: bool = False) -> None:
-    """Run (or resume) a job to its end in this process."""
-    # Failures reach the user as one sentence (below); Dramatiq's own traceback logging
-    # of each attempt would only bury it.
+def first_messages(
+    reg: Registry, job_id: str, actors: Actors, resume: bool
+) -> list[Callable[[], Any]]:
+    """Where a job (re)starts: planning if no plan was made, else its pending batches."""
+    state = jobs.job_row(reg, job_id)["state"]
+    if not resume or state in (jobs.SUBMITTED, jobs.FAILED):
+        return [_sender(actors.plan, job_id)]
+    pending = jobs.pending_batches(reg, job_id)
+    if not pending:
+        return [_sender(actors.finalize, job_id)]
+    return [_sender(actors.apply, job_id, b) for b in pending]
+
+
+def _sender(actor: Any, *args: object) -> Callable[[], Any]:
+    return lambda: actor.send(*args)
+
+
+# -- embedded ----------------------------------------------------------------------------
+
+
+def run_embedded(
+    reg: Registry, root: Path, job_id: str, say: Callable[[str], None], resume: bool = False
+) -> None:
+    """Run (or resume) a job to its end in this process, on the registry it holds."""
+    # Failures reach the user as one sentence (below); Dramatiq's own traceback logging of
+    # each attempt would only bury it.
     logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
     broker = StubBroker()
     broker.emit_after("process_boot")
     actors = declare(broker)
-    _Current.runtime = rt
-    # One thread: the registry connection is shared. A short poll timeout, because each
-    # join and stop waits out a full poll (Dramatiq's default is a second).
+    _Current.runtime = Runtime(root, lambda _db: nullcontext(reg), say)
+    # One thread: the registry connection is shared. A short poll timeout, because each join
+    # and stop waits out a full poll (Dramatiq's default is a second).
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
     try:
-        for message in first_messages(rt.registry, job_id, actors, resume):
+        for message in first_messages(reg, job_id, actors, resume):
             message()
         broker.join(QUEUE)
         worker.join()
@@ -131,21 +181,66 @@ def run_embedded(rt: Runtime, job_id: str, resume: bool = False) -> None:
         _Current.runtime = None
 
 
-def first_messages(
-    reg: Registry, job_id: str, actors: Actors, resume: bool
-) -> list[Callable[[], Any]]:
-    """Where a job (re)starts: planning if no plan was made, else its pending batches."""
-    state = jobs.job_row(reg, job_id)["state"]
-    if not resume or state in (jobs.SUBMITTED, jobs.FAILED):
-        return [lambda: actors.plan.send(job_id)]
-    pending = jobs.pending_batches(reg, job_id)
-    if not pending:
-        return [lambda: actors.finalize.send(job_id)]
-    return [_sender(actors.apply, job_id, b) for b in pending]
+# -- distributed ---------------------------------------------------------------------------
 
 
-def _sender(actor: Any, *args: object) -> Callable[[], Any]:
-    return lambda: actor.send(*args)
+def broker_url() -> str | None:
+    return os.environ.get("ZTBULK_BROKER_URL") or None
+
+
+def redis_broker(url: str) -> RedisBroker:
+    # A worker that stops sending heartbeats has its messages requeued after this long, by
+    # the "maintenance" that Dramatiq runs on a random share of Redis commands (per million).
+    # Its default share (0.1%) suits busy queues; jobs send few messages, so a dead worker's
+    # batch could wait for minutes: 5% here.
+    heartbeat = int(os.environ.get("ZTBULK_HEARTBEAT_MS", "60000"))
+    chance = int(os.environ.get("ZTBULK_MAINTENANCE_CHANCE", "50000"))
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=url, heartbeat_timeout=heartbeat, maintenance_chance=chance
+    )
+    broker.emit_after("process_boot")
+    return broker
+
+
+def enqueue(url: str, reg: Registry, job_id: str, resume: bool = False) -> None:
+    """Send a job's first messages to the workers behind `url`."""
+    try:
+        actors = declare(redis_broker(url))
+        for message in first_messages(reg, job_id, actors, resume):
+            message()
+    except dramatiq.errors.ConnectionError as exc:
+        raise TransientError(f"The broker at {url} cannot be reached ({exc}).") from None
+
+
+def wait_for(root: Path, job_id: str, say: Callable[[str], None], poll_s: float = 0.2) -> None:
+    """Follow a job run by workers until it is done, reporting each change of state."""
+    folder, last = jobs.JobFolder(root, job_id), ""
+    while (state := folder.state()) != jobs.DONE:
+        if state != last:
+            say(f"job {job_id}: {state}")
+            last = state
+        time.sleep(poll_s)
+
+
+def serve(url: str, root: Path, threads: int) -> None:
+    """`ztbulk worker`: run the actors until SIGTERM or SIGINT."""
+    broker = redis_broker(url)
+    declare(broker)
+    _Current.runtime = Runtime(root, open_when_free, _say_with_pid)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=500)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    _say_with_pid(f"worker ready on {url}, spool {root}, {threads} thread(s)")
+    try:
+        stop.wait()
+    finally:
+        worker.stop()
+
+
+def _say_with_pid(text: str) -> None:
+    print(f"ztbulk worker {os.getpid()}: {text}", file=sys.stderr, flush=True)
 
 
 def say_to_stderr(text: str) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 from ztbulk.apply import import_file, resume_job
 from ztbulk.apply import jobs as ledger
 from ztbulk.apply.run import ImportResult
-from ztbulk.apply.worker import say_to_stderr
+from ztbulk.apply.worker import broker_url, say_to_stderr, serve
 from ztbulk.cli.check import print_summary
+from ztbulk.errors import UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
@@ -45,6 +46,10 @@ def add_parsers(sub: Any) -> None:
     demo.add_argument("--devices", type=int, default=200_000, metavar="N")
     demo.add_argument("--rows", type=int, default=200_000, metavar="N")
     demo.set_defaults(handler=run_demo)
+    worker = sub.add_parser("worker", help="run import jobs sent to ZTBULK_BROKER_URL")
+    worker.add_argument("--threads", type=int, default=2, metavar="N")
+    worker.add_argument("--spool", metavar="DIR", help="job folders shared with `import`")
+    worker.set_defaults(handler=run_worker)
     listing = sub.add_parser("jobs", help="list import jobs")
     listing.add_argument("--db", metavar="PATH")
     listing.add_argument("--json", action="store_true")
@@ -110,6 +115,14 @@ def run_demo(args: argparse.Namespace) -> int:
     )  # fmt: skip
     _finish(result)
     return 0  # the demo shows defects on purpose: finding them is success
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    url = broker_url()
+    if url is None:
+        raise UsageError("Set ZTBULK_BROKER_URL (for example redis://127.0.0.1:6379/0) first.")
+    serve(url, ledger.spool_root(args.spool), args.threads)
+    return 0
 
 
 def run_jobs(args: argparse.Namespace) -> int:

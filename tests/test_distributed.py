@@ -1,0 +1,275 @@
+"""Distributed mode (Redis, `ztbulk worker` processes) against embedded mode, and crash safety.
+
+One scenario suite runs in both modes on copies of the same registry and must give identical
+outcomes.parquet files and registry state. Kill tests SIGKILL a worker, or the embedded import
+process, in the middle of a job; the job then finishes (another worker picks up the requeued
+messages, or `ztbulk job resume`) with the same outcomes and registry as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ztbulk.apply import import_file, resume_job
+from ztbulk.apply import jobs as ledger
+from ztbulk.registry.db import Registry
+from ztbulk.registry.seed import ADMIN, RESELLER_OWNER, Seeded, seed
+from ztbulk.sample import SampleSpec, from_devices
+
+OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
+SMALL_BATCHES = "150"  # many batches, so a kill lands between and inside them
+
+
+def state(db: Path) -> pl.DataFrame:
+    with Registry.open(db) as reg:
+        frame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
+    return frame.drop("created_at", "updated_at")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[Path, Seeded, list[Path]]:
+    """A seeded registry and the scenario files: configurations, claims, unclaims."""
+    db = tmp_path / "base.duckdb"
+    with Registry.open(db, create=True) as reg:
+        s = seed(reg, 3000, other_devices=200)
+        mine = reg.con.sql(
+            "SELECT imei, meid, serial, model, manufacturer FROM devices WHERE customer_id = ?",
+            params=[s.customer_id],
+        ).pl()
+    apply_file = from_devices(
+        mine, SampleSpec(rows=2500, profile_ids=tuple(s.configuration_ids)), tmp_path / "a.csv"
+    )
+    claims = tmp_path / "claims.csv"
+    rows = [
+        f"IMEI,49015420{n:06d},,SM-A155M,Samsung,ZERO_TOUCH,{s.customer_id}" for n in range(200)
+    ]
+    claims.write_text("\n".join([OWNER_HEADER, *_luhn_complete(rows)]) + "\n", encoding="utf-8")
+    return db, s, [apply_file, claims]
+
+
+def _luhn_complete(rows: list[str]) -> list[str]:
+    from stdnum import luhn
+
+    out = []
+    for row in rows:
+        body = row.split(",")[1]
+        out.append(row.replace(body, body + luhn.calc_check_digit(body), 1))
+    return out
+
+
+def run_scenario(
+    db: Path, s: Seeded, files: list[Path], spool: Path, out: Path
+) -> list[pl.DataFrame]:
+    results = []
+    for n, path in enumerate(files):
+        account, user = (
+            (f"customer:{s.customer_id}", ADMIN)
+            if n == 0
+            else (f"reseller:{s.reseller_id}", RESELLER_OWNER)
+        )
+        result = import_file(
+            path, account=account, user=user, db=db, spool=spool, out_dir=out / str(n)
+        )
+        assert result.report is not None
+        results.append(pl.read_parquet(out / str(n) / "outcomes.parquet"))
+    return results
+
+
+class Workers:
+    """`ztbulk worker` processes on the tests' Redis, sharing one spool."""
+
+    def __init__(self, redis_url: str, spool: Path) -> None:
+        self.env = os.environ | {
+            "ZTBULK_BROKER_URL": redis_url,
+            "ZTBULK_SPOOL": str(spool),
+            "ZTBULK_HEARTBEAT_MS": "3000",
+            "ZTBULK_MAINTENANCE_CHANCE": "300000",
+            "ZTBULK_BATCH_ROWS": SMALL_BATCHES,
+        }
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self, n: int) -> None:
+        new = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ztbulk", "worker", "--threads", "2"],
+                env=self.env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        for proc in new:
+            assert proc.stderr is not None
+            assert "worker ready" in proc.stderr.readline()
+        self.procs += new
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+        self.procs = []
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def pool(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workers]:
+    monkeypatch.setenv("ZTBULK_BROKER_URL", redis_url)
+    workers = Workers(redis_url, tmp_path / "spool-distributed")
+    workers.start(2)
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture
+def workers(pool: Workers) -> list[subprocess.Popen[str]]:
+    return pool.procs
+
+
+def test_same_results_in_both_modes(
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    db, s, files = world
+    embedded_db, distributed_db = tmp_path / "embedded.duckdb", tmp_path / "distributed.duckdb"
+    shutil.copy(db, embedded_db)
+    shutil.copy(db, distributed_db)
+    distributed = run_scenario(
+        distributed_db, s, files, tmp_path / "spool-distributed", tmp_path / "out-d"
+    )
+    monkeypatch.delenv("ZTBULK_BROKER_URL")
+    embedded = run_scenario(embedded_db, s, files, tmp_path / "spool-embedded", tmp_path / "out-e")
+    for got, expected in zip(distributed, embedded, strict=True):
+        assert got.equals(expected)
+    assert state(distributed_db).equals(state(embedded_db))
+    assert not state(distributed_db).equals(state(db))  # the scenario did change things
+    assert set(embedded[1]["outcome"]) == {"claimed"}
+
+
+def test_killed_worker_loses_nothing(
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    db, s, files = world
+    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
+    shutil.copy(db, trial)
+    shutil.copy(db, reference)
+    spool = tmp_path / "spool-distributed"
+    job = import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=trial,
+                      spool=spool, out_dir=tmp_path / "out-kill", wait=False)  # fmt: skip
+    folder = ledger.JobFolder(spool, job.job_id)
+    deadline = time.monotonic() + 60
+    while folder.state() not in (ledger.APPLYING, ledger.DONE) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert folder.state() == ledger.APPLYING  # the kill lands while batches are being applied
+    workers[0].kill()  # SIGKILL, mid-job: its unfinished messages return after the heartbeat
+    while folder.state() != ledger.DONE and time.monotonic() < deadline + 60:
+        time.sleep(0.05)
+    assert folder.state() == ledger.DONE, "the surviving worker did not finish the job"
+    monkeypatch.delenv("ZTBULK_BROKER_URL")
+    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
+                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
+    assert state(trial).equals(state(reference))
+    got = pl.read_parquet(tmp_path / "out-kill" / "outcomes.parquet")
+    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+
+
+def _kill_at(proc: subprocess.Popen[bytes], spool: Path, stage: str) -> None:
+    """SIGKILL `proc` as soon as its job reaches `stage` (asserting it is still running)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        folders = (
+            [f for f in spool.iterdir() if (f / "job.json").exists()] if spool.exists() else []
+        )
+        if folders and ledger.JobFolder(spool, folders[0].name).state() == stage:
+            break
+        assert proc.poll() is None, f"the import ended before reaching {stage}"
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the import ended before reaching {stage}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize("stage", [ledger.SUBMITTED, ledger.PLANNED, ledger.APPLYING])
+def test_killed_embedded_import_resumes(
+    tmp_path: Path,
+    world: tuple[Path, Seeded, list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+) -> None:
+    """Killed after submitting, after planning, or in the middle of applying: `job resume`
+    ends in the same registry and outcomes as an uninterrupted import."""
+    db, s, files = world
+    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
+    shutil.copy(db, trial)
+    shutil.copy(db, reference)
+    spool = tmp_path / "spool"
+    env = os.environ | {"ZTBULK_SPOOL": str(spool), "ZTBULK_BATCH_ROWS": SMALL_BATCHES}
+    env.pop("ZTBULK_BROKER_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ztbulk", "import", str(files[0]),
+         "--as", f"customer:{s.customer_id}", "--user", ADMIN,
+         "--db", str(trial), "--out", str(tmp_path / "out")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _kill_at(proc, spool, stage)
+    [job] = [f.name for f in spool.iterdir()]
+    assert ledger.JobFolder(spool, job).state() != ledger.DONE  # the kill really was mid-job
+    resume_job(job, db=trial, spool=spool)
+    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
+    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
+                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
+    assert state(trial).equals(state(reference))
+    got = pl.read_parquet(tmp_path / "out" / "outcomes.parquet")
+    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+
+
+def test_lost_broker_messages_resume(
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers, redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Workers killed and Redis emptied (as a restart without persistence does) mid-job:
+    new workers and `job resume` finish it from the ledger, losing nothing."""
+    import redis
+
+    db, s, files = world
+    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
+    shutil.copy(db, trial)
+    shutil.copy(db, reference)
+    spool = tmp_path / "spool-distributed"
+    job = import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=trial,
+                      spool=spool, out_dir=tmp_path / "out", wait=False)  # fmt: skip
+    folder = ledger.JobFolder(spool, job.job_id)
+    deadline = time.monotonic() + 60
+    while folder.state() != ledger.APPLYING and time.monotonic() < deadline:
+        time.sleep(0.002)
+    pool.kill_all()
+    redis.Redis.from_url(redis_url).flushall()
+    assert folder.state() != ledger.DONE
+    pool.start(2)
+    resumed = resume_job(job.job_id, db=trial, spool=spool)
+    assert resumed.report is not None
+    monkeypatch.delenv("ZTBULK_BROKER_URL")
+    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
+    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
+                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
+    assert state(trial).equals(state(reference))
+    got = pl.read_parquet(tmp_path / "out" / "outcomes.parquet")
+    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
