@@ -85,9 +85,9 @@ def _resolve(
     input_path = resolve_input(valid_parts, staged.header.columns, folder.resolve_input)
     if staged.duplicates.height:  # rows already skipped or rejected by section 4 stay out
         dup_lines = staged.duplicates["line"].implode()
-        pl.read_parquet(input_path).filter(~pl.col("line").is_in(dup_lines)).write_parquet(
-            input_path
-        )
+        kept = input_path.with_name("resolve-kept.parquet")
+        pl.scan_parquet(input_path).filter(~pl.col("line").is_in(dup_lines)).sink_parquet(kept)
+        kept.replace(input_path)
     who = Who(spec.who, spec.account_id, staged.header.mode)
     planned = make_plan(reg, who, input_path, folder.plan)
     planned = planned.with_columns(batch=(pl.int_range(pl.len()) // BATCH_ROWS).cast(pl.Int32))
@@ -117,7 +117,8 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     out = Path(report.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
-    plan = pl.read_parquet(folder.plan) if folder.plan.exists() else None
+    # Read per batch by line range (the plan is sorted by line): memory stays per batch.
+    plan = pl.scan_parquet(folder.plan) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
         for checked, valid in staged.batches():
@@ -141,12 +142,14 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
 
 
 def _plan_rows(
-    valid: pl.DataFrame, plan: pl.DataFrame | None, header: Header | None
+    valid: pl.DataFrame, plan_scan: pl.LazyFrame | None, header: Header | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
     empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
-    if plan is None or header is None or not valid.height:
+    if plan_scan is None or header is None or not valid.height:
         return empty, pl.DataFrame()
+    first, last = valid["line"][0], valid["line"][-1]
+    plan = plan_scan.filter(pl.col("line").is_between(first, last)).collect()
     flags = [
         pl.when(pl.col(f)).then(pl.lit(1 << c.bit, pl.UInt64)).otherwise(0)
         for f, c in FLAG_CODES.items()
