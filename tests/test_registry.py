@@ -299,3 +299,32 @@ def test_seed_builds_a_realistic_registry(db: Path, seeded: Seeded) -> None:
         lowest = reg.one("SELECT count(*) FROM devices WHERE imei2 IS NOT NULL AND imei2 < imei")
         assert lowest == (0,)  # dual-SIM devices are registered by their lowest IMEI
         assert reg.one("SELECT count(*) FROM catalog")[0] > 1000  # type: ignore[index]
+
+
+def test_device_find_by_every_identifier(
+    db: Path, seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Registry.open(db) as reg:
+        dual = reg.one(
+            "SELECT id, imei, imei2 FROM devices WHERE imei2 IS NOT NULL AND customer_id = ?",
+            [seeded.customer_id],
+        )
+        meid = reg.one(
+            "SELECT id, meid FROM devices WHERE meid IS NOT NULL AND customer_id = ?",
+            [seeded.customer_id],
+        )
+        serial = reg.one(
+            "SELECT id, serial FROM devices WHERE serial IS NOT NULL AND customer_id = ?",
+            [seeded.customer_id],
+        )
+    assert dual and meid and serial
+    for identifier, device_id in (
+        (dual[1], dual[0]),
+        (dual[2], dual[0]),  # the second IMEI finds the same device
+        (meid[1].lower(), meid[0]),  # MEIDs are hex: any letter case
+        (serial[1], serial[0]),
+    ):
+        code, found, _ = run(db, "device", "find", identifier, "--as", ADMIN, capsys=capsys)
+        assert code == 0 and [d["id"] for d in found] == [device_id]  # type: ignore[union-attr]
+    code, found, _ = run(db, "device", "find", serial[1].lower(), "--as", ADMIN, capsys=capsys)
+    assert found == []  # serial numbers are case-sensitive

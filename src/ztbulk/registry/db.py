@@ -24,6 +24,7 @@ from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_DB = Path("ztbulk.duckdb")
 _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 class RegistryBusyError(TransientError):
@@ -59,6 +60,9 @@ class Registry(Closing):
             con = duckdb.connect(str(file))
         except duckdb.IOException as exc:
             raise _busy(file, exc) from None
+        # Big joins spill to disk beyond this, instead of taking most of the machine (DuckDB's
+        # default is 80% of RAM).
+        con.execute(f"SET memory_limit = '{_memory_limit()}'")
         registry = cls(file, con)
         try:
             registry._migrate()
@@ -115,6 +119,13 @@ class Registry(Closing):
                 for statement in MIGRATIONS[version]:
                     con.execute(statement)
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+
+
+def _memory_limit() -> str:
+    value = os.environ.get("ZTBULK_DUCKDB_MEMORY", "1GB").strip()
+    if not _MEMORY.match(value):
+        raise UsageError(f"ZTBULK_DUCKDB_MEMORY={value!r} is not a size such as 1GB or 512MB.")
+    return value
 
 
 def _busy(file: Path, exc: duckdb.IOException) -> RegistryBusyError:
