@@ -100,107 +100,112 @@ joined AS (
 )
 """
 
-# Per-actor decision, in two steps: FACTS computes what needs a subquery (DuckDB cannot reuse
-# such an alias in the same SELECT), DECIDE decides. Every DECIDE yields: line, device_id,
-# target, default_config, the FLAG_CODES booleans but dup_*, and action.
-_CUSTOMER_FACTS = """
-    SELECT j.*, NULL::BIGINT AS default_config,
+# Per-actor decision, in two steps: `facts` computes what needs a subquery (DuckDB cannot
+# reuse such an alias in the same SELECT), the final SELECT decides. Every query yields: line,
+# device_id, action, target, default_config and the FLAG_CODES booleans (dup_* come later).
+_CUSTOMER = """
+, facts AS (
+    SELECT j.*,
            (device_id IS NULL OR d_customer IS DISTINCT FROM $account) AS not_found,
            ($mode = 'profileid' AND target NOT IN
-                (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config,
-           false AS no_customer
+                (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config
     FROM joined j
+)
+SELECT line, device_id, target, NULL::BIGINT AS default_config, not_found,
+       (NOT not_found AND mismatch_raw) AS mismatch, no_config,
+       false AS no_customer, false AS elsewhere,
+       (NOT not_found AND coalesce(second, false)) AS second,
+       (NOT not_found AND coalesce(d_kme, false)) AS kme,
+       CASE WHEN not_found OR mismatch OR no_config THEN 'reject'
+            WHEN $mode = 'owner' THEN 'unclaim'
+            WHEN d_config IS NOT DISTINCT FROM target THEN 'unchanged'
+            ELSE 'apply' END AS action
+FROM facts
 """
-_CUSTOMER_DECIDE = """
-    SELECT line, device_id, target, default_config, not_found,
-           (NOT not_found AND mismatch_raw) AS mismatch, no_config, no_customer,
-           false AS elsewhere,
-           (NOT not_found AND coalesce(second, false)) AS second,
-           (NOT not_found AND coalesce(d_kme, false)) AS kme,
-           CASE WHEN not_found OR mismatch OR no_config THEN 'reject'
-                WHEN $mode = 'owner' THEN 'unclaim'
-                WHEN d_config IS NOT DISTINCT FROM target THEN 'unchanged'
-                ELSE 'apply' END AS action
-    FROM facts
-"""
-_RESELLER_FACTS = """
+
+_RESELLER = """
+, facts AS (
     SELECT j.*,
            (SELECT max(id) FROM configurations c WHERE c.customer_id = j.target AND c.is_default)
                AS default_config,
-           (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
-               AS not_found,
-           false AS no_config,
            (target > 0 AND NOT EXISTS (SELECT 1 FROM customer_resellers l
                 WHERE l.customer_id = j.target AND l.reseller_id = $account AND l.enabled))
                AS no_customer
     FROM joined j
-"""
-_RESELLER_DECIDE = """
-    SELECT line, device_id, target, default_config, not_found,
-           (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,
-           no_config, no_customer,
-           (target > 0 AND device_id IS NOT NULL AND d_customer IS NOT NULL
-                AND d_customer <> target) AS elsewhere,
-           (NOT not_found AND coalesce(second, false)) AS second,
-           (NOT not_found AND coalesce(d_kme, false)) AS kme,
-           CASE WHEN not_found OR mismatch OR no_customer OR elsewhere THEN 'reject'
-                WHEN target = 0 AND d_customer IS NULL THEN 'unchanged'
-                WHEN target = 0 THEN 'unclaim'
-                WHEN device_id IS NULL THEN 'create'
-                WHEN d_customer = target THEN 'unchanged'
-                ELSE 'claim' END AS action
-    FROM facts
-"""
-
-
-_FINISH = """
-live AS (  -- SPEC section 4 on resolved devices, among rows that would change something
-    SELECT line, count(*) OVER w AS n, min(target) OVER w AS tmin, max(target) OVER w AS tmax,
-           min(line) OVER w AS first_line
-    FROM decided WHERE action <> 'reject' AND device_id IS NOT NULL
-    WINDOW w AS (PARTITION BY device_id)
-),
-flagged AS (
-    SELECT d.*,
-           coalesce(l.n > 1 AND l.tmin <> l.tmax, false) AS dup_conflict,
-           coalesce(l.n > 1 AND l.tmin = l.tmax AND d.line <> l.first_line, false) AS dup_row
-    FROM decided d LEFT JOIN live l USING (line)
 )
-SELECT f.* REPLACE (
-           CASE WHEN f.dup_conflict THEN 'reject' WHEN f.dup_row THEN 'skip'
-                ELSE f.action END AS action,
-           -- New devices get their id now, from the registry's sequence, so a resumed job
-           -- creates exactly the same devices.
-           CASE WHEN f.action = 'create' THEN nextval('device_ids')
-                ELSE f.device_id END AS device_id),
-       i.kind, i.key, i.model, i.manufacturer,
-       (row_number() OVER (ORDER BY f.line) - 1) // $batch_rows AS batch
-FROM flagged f JOIN input i USING (line)
-ORDER BY f.line
+SELECT line, device_id, target, default_config,
+       (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
+           AS not_found,
+       (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,
+       false AS no_config, no_customer,
+       (target > 0 AND device_id IS NOT NULL AND d_customer IS NOT NULL
+            AND d_customer <> target) AS elsewhere,
+       (NOT not_found AND coalesce(second, false)) AS second,
+       (NOT not_found AND coalesce(d_kme, false)) AS kme,
+       CASE WHEN not_found OR mismatch OR no_customer OR elsewhere THEN 'reject'
+            WHEN target = 0 AND d_customer IS NULL THEN 'unchanged'
+            WHEN target = 0 THEN 'unclaim'
+            WHEN device_id IS NULL THEN 'create'
+            WHEN d_customer = target THEN 'unchanged'
+            ELSE 'claim' END AS action
+FROM facts
 """
 
 
-def make_plan(reg: Registry, who: Who, input_path: Path, out: Path, batch_rows: int) -> list[int]:
-    """Resolve every row of `input_path` into the plan at `out` (sorted by line, in batches of
-    `batch_rows`); return the row count of each batch. The plan goes from DuckDB straight to
-    Parquet: no per-row Python, and memory stays within DuckDB's limit at any file size."""
-    customer = who.actor is Actor.CUSTOMER
-    facts = _CUSTOMER_FACTS if customer else _RESELLER_FACTS
-    decide = _CUSTOMER_DECIDE if customer else _RESELLER_DECIDE
-    sql = (
-        f"WITH input AS (SELECT * FROM read_parquet($input)), {_MATCHES}, "
-        f"facts AS ({facts}), decided AS ({decide}), {_FINISH}"
-    )
-    params: dict[str, object] = {
-        "input": str(input_path),
-        "account": who.account_id,
-        "batch_rows": batch_rows,
-    }
-    if customer:
+def make_plan(reg: Registry, who: Who, input_path: Path, out: Path) -> pl.DataFrame:
+    """Resolve every row of `input_path`; write and return the plan, sorted by line."""
+    decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
+    sql = f"WITH input AS (SELECT * FROM read_parquet($input)), {_MATCHES} {decide}"
+    params = {"input": str(input_path), "account": who.account_id}
+    if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
-    reg.con.sql(sql, params=params).write_parquet(str(out))
-    counts = reg.con.sql(
-        "SELECT batch, count(*) FROM read_parquet($plan) GROUP BY batch ORDER BY batch",
-        params={"plan": str(out)},
-    ).fetchall()
-    return [int(n) for _, n in counts]
+    decided = reg.con.sql(sql, params=params).pl().sort("line")
+    plan = _same_device_twice(decided)
+    plan = _new_devices(reg, plan, input_path)
+    plan.write_parquet(out)
+    return plan
+
+
+def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
+    """SPEC section 4 on resolved devices: rows reaching one device by different identifiers."""
+    live = (pl.col("action") != "reject") & pl.col("device_id").is_not_null()
+    by_device = pl.col("device_id")
+    n = pl.len().over(by_device)
+    targets = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)
+    conflict = live & (n > 1) & targets
+    repeat = live & (n > 1) & ~conflict & (pl.col("line") != pl.col("line").min().over(by_device))
+    return plan.with_columns(
+        dup_conflict=pl.when(live).then(conflict).otherwise(False),
+        dup_row=pl.when(live).then(repeat).otherwise(False),
+    ).with_columns(
+        action=pl.when("dup_conflict")
+        .then(pl.lit("reject"))
+        .when("dup_row")
+        .then(pl.lit("skip"))
+        .otherwise("action")
+    )
+
+
+def _new_devices(reg: Registry, plan: pl.DataFrame, input_path: Path) -> pl.DataFrame:
+    """Give every device to be created its id now (from the registry's sequence), so a
+    resumed job creates exactly the same devices."""
+    creating = plan.filter(pl.col("action") == "create").height
+    ids: list[int] = []
+    if creating:
+        rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating])
+        ids = [int(r[0]) for r in rows]
+    if ids:
+        created = plan.filter(pl.col("action") == "create").select(
+            "line", new_id=pl.Series(ids, dtype=pl.Int64)
+        )
+        plan = (
+            plan.join(created, on="line", how="left", maintain_order="left")
+            .with_columns(device_id=pl.coalesce("new_id", "device_id"))
+            .drop("new_id")
+        )
+    return plan.join(
+        pl.read_parquet(input_path).select("line", "kind", "key", "model", "manufacturer"),
+        on="line",
+        how="left",
+        maintain_order="left",
+    )

@@ -60,9 +60,12 @@ class Registry(Closing):
             con = duckdb.connect(str(file))
         except duckdb.IOException as exc:
             raise _busy(file, exc) from None
-        # Big joins spill to disk beyond this, instead of taking most of the machine (DuckDB's
-        # default is 80% of RAM).
-        con.execute(f"SET memory_limit = '{_memory_limit()}'")
+        # ZTBULK_DUCKDB_MEMORY caps DuckDB (its default is 80% of RAM). Not set by default:
+        # resolving 10M rows against 10M devices did not fit in 2 GB (DuckDB reported out of
+        # memory rather than spilling), so a low default would break large imports.
+        limit = _memory_limit()
+        if limit:
+            con.execute(f"SET memory_limit = '{limit}'")
         registry = cls(file, con)
         try:
             registry._migrate()
@@ -121,8 +124,10 @@ class Registry(Closing):
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
 
 
-def _memory_limit() -> str:
-    value = os.environ.get("ZTBULK_DUCKDB_MEMORY", "1GB").strip()
+def _memory_limit() -> str | None:
+    value = os.environ.get("ZTBULK_DUCKDB_MEMORY", "").strip()
+    if not value:
+        return None
     if not _MEMORY.match(value):
         raise UsageError(f"ZTBULK_DUCKDB_MEMORY={value!r} is not a size such as 1GB or 512MB.")
     return value
