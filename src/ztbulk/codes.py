@@ -247,8 +247,6 @@ FILE_CODES: tuple[Code, ...] = tuple(c for c in Code if CATALOGUE[c].category is
 ROW_CODES: tuple[Code, ...] = tuple(
     c for c in Code if c is not Code.HEADER_UNKNOWN_COLUMN and c not in FILE_CODES
 )
-# Codes whose presence alone decides a row (SPEC: "No other code is added").
-EXCLUSIVE_CODES: tuple[Code, ...] = (Code.ROW_MALFORMED, Code.FIELD_ENCODING)
 
 assert len(ROW_CODES) <= 64, "row codes must fit one UInt64 mask"
 assert set(CATALOGUE) == set(Code), "every code needs a catalogue entry"

@@ -110,7 +110,7 @@ def print_summary(report: CheckReport, out: TextIO) -> None:
         for name, n in sorted(report.codes.items(), key=lambda kv: -kv[1]):
             w(f"  {name:<26} {n:>10,}\n")
     if report.first_failures:
-        w("\n  first failing lines:\n")
+        w("\n  first lines with codes (all rejected and skipped rows are in errors.csv):\n")
         for f in report.first_failures[:10]:
             w(f"  line {f.line:>8}  {','.join(f.codes)}: {f.message}\n")
     took = report.timings.get("total", 0.0)

@@ -71,7 +71,8 @@ as {escape(report.actor)} {escape(str(job.get("account_id", "")))}, mode
 <h2>Outcomes</h2>{_chart(report.outcomes)}
 <table id="outcomes"><tr><th>outcome</th><th>rows</th></tr>{rows}</table>
 <h2>Codes</h2><table id="codes"><tr><th>code</th><th>rows</th></tr>{codes}</table>
-<h2>First failing rows</h2><p>All of them are in errors.csv.</p>
+<h2>First rows with codes</h2><p>Every rejected and skipped row is in errors.csv; a row
+with a warning only (such as KME_CONFLICT) was still applied.</p>
 <table id="failures"><tr><th>line</th><th>outcome</th><th>codes</th><th>why</th></tr>
 {failures}</table></body></html>
 """
