@@ -85,6 +85,42 @@ def run_scenario(
     return results
 
 
+def copies(tmp_path: Path, db: Path) -> tuple[Path, Path]:
+    """Two copies of the registry: one to interrupt, one for the uninterrupted reference."""
+    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
+    shutil.copy(db, trial)
+    shutil.copy(db, reference)
+    return trial, reference
+
+
+def submit_until_applying(
+    path: Path, s: Seeded, db: Path, spool: Path, out: Path
+) -> ledger.JobFolder:
+    """Submit a distributed job and return once its workers are applying batches."""
+    job = import_file(path, account=f"customer:{s.customer_id}", user=ADMIN, db=db,
+                      spool=spool, out_dir=out, wait=False)  # fmt: skip
+    folder = ledger.JobFolder(spool, job.job_id)
+    deadline = time.monotonic() + 60
+    while folder.state() not in (ledger.APPLYING, ledger.DONE) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert folder.state() == ledger.APPLYING  # interrupted while batches are being applied
+    return folder
+
+
+def assert_same_as_uninterrupted(
+    path: Path, s: Seeded, trial: Path, reference: Path, out: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Import `path` embedded, without interruption, into `reference`; compare with `trial`."""
+    monkeypatch.delenv("ZTBULK_BROKER_URL", raising=False)
+    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
+    import_file(path, account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
+                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
+    assert state(trial).equals(state(reference))
+    got = pl.read_parquet(out / "outcomes.parquet")
+    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+
+
 class Workers:
     """`ztbulk worker` processes on the tests' Redis, sharing one spool."""
 
@@ -168,27 +204,15 @@ def test_killed_worker_loses_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     db, s, files = world
-    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
-    shutil.copy(db, trial)
-    shutil.copy(db, reference)
-    spool = tmp_path / "spool-distributed"
-    job = import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=trial,
-                      spool=spool, out_dir=tmp_path / "out-kill", wait=False)  # fmt: skip
-    folder = ledger.JobFolder(spool, job.job_id)
-    deadline = time.monotonic() + 60
-    while folder.state() not in (ledger.APPLYING, ledger.DONE) and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert folder.state() == ledger.APPLYING  # the kill lands while batches are being applied
+    trial, reference = copies(tmp_path, db)
+    out = tmp_path / "out-kill"
+    folder = submit_until_applying(files[0], s, trial, tmp_path / "spool-distributed", out)
     workers[0].kill()  # SIGKILL, mid-job: its unfinished messages return after the heartbeat
-    while folder.state() != ledger.DONE and time.monotonic() < deadline + 60:
+    deadline = time.monotonic() + 60
+    while folder.state() != ledger.DONE and time.monotonic() < deadline:
         time.sleep(0.05)
     assert folder.state() == ledger.DONE, "the surviving worker did not finish the job"
-    monkeypatch.delenv("ZTBULK_BROKER_URL")
-    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
-                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
-    assert state(trial).equals(state(reference))
-    got = pl.read_parquet(tmp_path / "out-kill" / "outcomes.parquet")
-    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+    assert_same_as_uninterrupted(files[0], s, trial, reference, out, tmp_path, monkeypatch)
 
 
 def _kill_at(proc: subprocess.Popen[bytes], spool: Path, stage: str) -> None:
@@ -217,9 +241,7 @@ def test_killed_embedded_import_resumes(
     """Killed after submitting, after planning, or in the middle of applying: `job resume`
     ends in the same registry and outcomes as an uninterrupted import."""
     db, s, files = world
-    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
-    shutil.copy(db, trial)
-    shutil.copy(db, reference)
+    trial, reference = copies(tmp_path, db)
     spool = tmp_path / "spool"
     env = os.environ | {"ZTBULK_SPOOL": str(spool), "ZTBULK_BATCH_ROWS": SMALL_BATCHES}
     env.pop("ZTBULK_BROKER_URL", None)
@@ -233,12 +255,9 @@ def test_killed_embedded_import_resumes(
     [job] = [f.name for f in spool.iterdir()]
     assert ledger.JobFolder(spool, job).state() != ledger.DONE  # the kill really was mid-job
     resume_job(job, db=trial, spool=spool)
-    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
-    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
-                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
-    assert state(trial).equals(state(reference))
-    got = pl.read_parquet(tmp_path / "out" / "outcomes.parquet")
-    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+    assert_same_as_uninterrupted(
+        files[0], s, trial, reference, tmp_path / "out", tmp_path, monkeypatch
+    )
 
 
 def test_lost_broker_messages_resume(
@@ -250,26 +269,15 @@ def test_lost_broker_messages_resume(
     import redis
 
     db, s, files = world
-    trial, reference = tmp_path / "trial.duckdb", tmp_path / "reference.duckdb"
-    shutil.copy(db, trial)
-    shutil.copy(db, reference)
+    trial, reference = copies(tmp_path, db)
     spool = tmp_path / "spool-distributed"
-    job = import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=trial,
-                      spool=spool, out_dir=tmp_path / "out", wait=False)  # fmt: skip
-    folder = ledger.JobFolder(spool, job.job_id)
-    deadline = time.monotonic() + 60
-    while folder.state() != ledger.APPLYING and time.monotonic() < deadline:
-        time.sleep(0.002)
+    folder = submit_until_applying(files[0], s, trial, spool, tmp_path / "out")
     pool.kill_all()
     redis.Redis.from_url(redis_url).flushall()
     assert folder.state() != ledger.DONE
     pool.start(2)
-    resumed = resume_job(job.job_id, db=trial, spool=spool)
+    resumed = resume_job(folder.dir.name, db=trial, spool=spool)
     assert resumed.report is not None
-    monkeypatch.delenv("ZTBULK_BROKER_URL")
-    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
-    import_file(files[0], account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
-                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
-    assert state(trial).equals(state(reference))
-    got = pl.read_parquet(tmp_path / "out" / "outcomes.parquet")
-    assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
+    assert_same_as_uninterrupted(
+        files[0], s, trial, reference, tmp_path / "out", tmp_path, monkeypatch
+    )
