@@ -69,28 +69,30 @@ def resolve_input(valid_parts: list[Path], columns: dict[str, int], out: Path) -
     return out
 
 
-_MATCHES = """
+_DEVICE = "d.id, d.manufacturer, d.customer_id, d.reseller_id, d.configuration_id, d.kme"
+_MATCHES = f"""
 matches AS (
-    SELECT i.line, d.id, 1 AS pri, false AS second FROM input i
+    -- Each branch is an equality join that DuckDB hashes once, and carries the device's
+    -- columns along, so no second join back to `devices` is needed.
+    SELECT i.line, 1 AS pri, false AS second, {_DEVICE} FROM input i
         JOIN devices d ON d.imei = i.key WHERE i.kind = 'IMEI'
     UNION ALL
-    SELECT i.line, d.id, 2, true FROM input i
+    SELECT i.line, 2, true, {_DEVICE} FROM input i
         JOIN devices d ON d.imei2 = i.key WHERE i.kind = 'IMEI'
     UNION ALL
-    SELECT i.line, d.id, 1, false FROM input i
+    SELECT i.line, 1, false, {_DEVICE} FROM input i
         JOIN devices d ON upper(d.meid) = i.key WHERE i.kind = 'MEID'
     UNION ALL
-    SELECT i.line, d.id, 1, false FROM input i
+    SELECT i.line, 1, false, {_DEVICE} FROM input i
         JOIN devices d ON d.serial = i.key
             AND lower(d.model) = lower(i.model) AND lower(d.manufacturer) = lower(i.manufacturer)
         WHERE i.kind = 'SN'
 ),
-best AS (
-    SELECT m.line, m.second, d.id AS device_id, d.manufacturer AS d_manufacturer,
-           d.customer_id AS d_customer, d.reseller_id AS d_reseller,
-           d.configuration_id AS d_config, d.kme AS d_kme
-    FROM matches m JOIN devices d ON d.id = m.id
-    QUALIFY row_number() OVER (PARTITION BY m.line ORDER BY m.pri, d.id) = 1
+best AS (  -- per line, the match by first IMEI before second IMEI, then the lowest device id
+    SELECT line, unnest(arg_min(
+        {{'second': second, 'device_id': id, 'd_manufacturer': manufacturer,
+          'd_customer': customer_id, 'd_reseller': reseller_id, 'd_config': configuration_id,
+          'd_kme': kme}}, (pri, id))) FROM matches GROUP BY line
 ),
 joined AS (
     SELECT i.*, b.* EXCLUDE (line),
@@ -169,6 +171,8 @@ def make_plan(reg: Registry, who: Who, input_path: Path, out: Path) -> pl.DataFr
 def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
     """SPEC section 4 on resolved devices: rows reaching one device by different identifiers."""
     live = (pl.col("action") != "reject") & pl.col("device_id").is_not_null()
+    if not plan.filter(live)["device_id"].is_duplicated().any():  # the usual case: one hash
+        return plan.with_columns(dup_conflict=pl.lit(False), dup_row=pl.lit(False))
     by_device = pl.col("device_id")
     n = pl.len().over(by_device)
     targets = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)
