@@ -328,3 +328,16 @@ def test_device_find_by_every_identifier(
         assert code == 0 and [d["id"] for d in found] == [device_id]  # type: ignore[union-attr]
     code, found, _ = run(db, "device", "find", serial[1].lower(), "--as", ADMIN, capsys=capsys)
     assert found == []  # serial numbers are case-sensitive
+
+
+def test_duckdb_memory_setting_is_checked(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["registry", "init", "--db", str(db)]) == 0
+    monkeypatch.setenv("ZTBULK_DUCKDB_MEMORY", "lots")
+    code, _, err = run(db, "customer", "list", capsys=capsys)
+    assert code == 2 and "ZTBULK_DUCKDB_MEMORY='lots' is not a size" in err
+    monkeypatch.setenv("ZTBULK_DUCKDB_MEMORY", "512MB")
+    with Registry.open(db) as reg:
+        assert reg.one("SELECT current_setting('memory_limit')") is not None
+    assert run(db, "customer", "list", capsys=capsys)[0] == 0
