@@ -333,7 +333,7 @@ def test_device_find_by_every_identifier(
 def test_duckdb_memory_setting_is_checked(
     db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert main(["registry", "init", "--db", str(db)]) == 0
+    assert run(db, "registry", "init", capsys=capsys)[0] == 0
     monkeypatch.setenv("ZTBULK_DUCKDB_MEMORY", "lots")
     code, _, err = run(db, "customer", "list", capsys=capsys)
     assert code == 2 and "ZTBULK_DUCKDB_MEMORY='lots' is not a size" in err
