@@ -8,8 +8,8 @@ row, which device it is, what to do (apply, unclaim, claim an existing device, c
 claim, nothing, reject, skip) and which SPEC section 5 codes apply; SPEC section 4 is applied
 again to rows that reach the same device through different identifiers.
 
-The plan is written to Parquet before anything changes, so a resumed job applies the same
-plan and reports the same outcomes as an uninterrupted one.
+The caller writes the plan to Parquet before anything changes, so a resumed job applies the
+same plan and reports the same outcomes as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -154,8 +154,8 @@ FROM facts
 """
 
 
-def make_plan(reg: Registry, who: Who, input_path: Path, out: Path) -> pl.DataFrame:
-    """Resolve every row of `input_path`; write and return the plan, sorted by line."""
+def make_plan(reg: Registry, who: Who, input_path: Path) -> pl.DataFrame:
+    """Resolve every row of `input_path` into the plan, sorted by line (the caller saves it)."""
     decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
     sql = f"WITH input AS (SELECT * FROM read_parquet($input)), {_MATCHES} {decide}"
     params = {"input": str(input_path), "account": who.account_id}
@@ -163,9 +163,7 @@ def make_plan(reg: Registry, who: Who, input_path: Path, out: Path) -> pl.DataFr
         params["mode"] = who.mode.value
     decided = reg.con.sql(sql, params=params).pl().sort("line")
     plan = _same_device_twice(decided)
-    plan = _new_devices(reg, plan, input_path)
-    plan.write_parquet(out)
-    return plan
+    return _new_devices(reg, plan, input_path)
 
 
 def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
