@@ -22,6 +22,8 @@ import pytest
 
 from ztbulk.apply import import_file, resume_job
 from ztbulk.apply import jobs as ledger
+from ztbulk.apply.worker import wait_for
+from ztbulk.errors import InternalError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, RESELLER_OWNER, Seeded, seed
 from ztbulk.sample import SampleSpec, from_devices
@@ -281,3 +283,24 @@ def test_lost_broker_messages_resume(
     assert_same_as_uninterrupted(
         files[0], s, trial, reference, tmp_path / "out", tmp_path, monkeypatch
     )
+
+
+def test_a_failed_job_is_reported_not_waited_for(
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers
+) -> None:
+    """A message that fails for good marks the job failed for whoever waits (no hang); once the
+    cause is fixed, `job resume` finishes the job."""
+    db, s, files = world
+    trial = tmp_path / "trial.duckdb"
+    shutil.copy(db, trial)
+    spool = tmp_path / "spool-distributed"
+    pool.kill_all()
+    job = import_file(files[1], account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER,
+                      db=trial, spool=spool, out_dir=tmp_path / "out", wait=False)  # fmt: skip
+    trial.rename(tmp_path / "away.duckdb")  # the workers cannot open the registry
+    pool.start(1)
+    with pytest.raises(InternalError, match=f"Job {job.job_id} failed in a worker.*No registry"):
+        wait_for(spool, job.job_id, lambda _text: None)
+    (tmp_path / "away.duckdb").rename(trial)
+    resumed = resume_job(job.job_id, db=trial, spool=spool)
+    assert resumed.report is not None and resumed.report.outcomes == {"claimed": 200}

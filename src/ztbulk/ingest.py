@@ -24,6 +24,7 @@ from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import CheckReport, FileFacts
 from ztbulk.report.outputs import RENDERED, render
 from ztbulk.validate import DUPLICATE_CODES, Catalog, DuplicateFinder, Rules, validate_batch
+from ztbulk.validate.duplicates import empty_duplicates
 
 # progress(bytes_done, bytes_total, rows_done)
 Progress = Callable[[int, int, int], None]
@@ -36,9 +37,7 @@ class Staged:
 
     header: Header | None
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per batch
-    duplicates: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"line": pl.Int64, "dup_mask": pl.UInt64})
-    )
+    duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
 
     def batches(
         self, columns: list[str] | None = None

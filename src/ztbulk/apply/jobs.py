@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,19 @@ class JobFolder:
         return (
             self.state_file.read_text(encoding="utf-8") if self.state_file.exists() else SUBMITTED
         )
+
+    def write_state(self, state: str, error: str | None = None) -> None:
+        """The state for watchers (and why, when it failed); the ledger stays authoritative."""
+        if error is not None:
+            (self.dir / "error.txt").write_text(error, encoding="utf-8")
+        # A name of this writer's own: workers may write at the same moment.
+        tmp = self.dir / f"state.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(state, encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    def error(self) -> str:
+        path = self.dir / "error.txt"
+        return path.read_text(encoding="utf-8") if path.exists() else "unknown error"
 
     def spec(self) -> JobSpec:
         if not self.spec_file.exists():
@@ -132,9 +146,7 @@ def set_state(
     """Record the state in the ledger, and in the job folder for watchers (a waiting
     `import` reads it there, as a worker may be holding the registry)."""
     if folder is not None:
-        tmp = folder.state_file.with_suffix(".tmp")
-        tmp.write_text(state, encoding="utf-8")
-        tmp.replace(folder.state_file)
+        folder.write_state(state)
     sets = ", ".join(f"{k} = ?" for k in fields)
     with reg.transaction() as con:
         extra = f", {sets}" if sets else ""

@@ -15,6 +15,7 @@ same plan and reports the same outcomes as an uninterrupted one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -36,6 +37,9 @@ FLAG_CODES = {
     "dup_row": Code.DUPLICATE_ROW,
     "dup_conflict": Code.DUPLICATE_CONFLICT,
 }
+
+
+RESOLVE_ROWS = 2_000_000  # rows resolved per query
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ _CUSTOMER = """
                 (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config
     FROM joined j
 )
-SELECT line, device_id, target, NULL::BIGINT AS default_config, not_found,
+SELECT line, kind, key, model, manufacturer,
+       device_id, target, NULL::BIGINT AS default_config, not_found,
        (NOT not_found AND mismatch_raw) AS mismatch, no_config,
        false AS no_customer, false AS elsewhere,
        (NOT not_found AND coalesce(second, false)) AS second,
@@ -135,7 +140,7 @@ _RESELLER = """
                AS no_customer
     FROM joined j
 )
-SELECT line, device_id, target, default_config,
+SELECT line, kind, key, model, manufacturer, device_id, target, default_config,
        (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
            AS not_found,
        (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,
@@ -157,13 +162,31 @@ FROM facts
 def make_plan(reg: Registry, who: Who, input_path: Path) -> pl.DataFrame:
     """Resolve every row of `input_path` into the plan, sorted by line (the caller saves it)."""
     decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
-    sql = f"WITH input AS (SELECT * FROM read_parquet($input)), {_MATCHES} {decide}"
-    params = {"input": str(input_path), "account": who.account_id}
+    sql = (
+        "WITH input AS (SELECT * FROM read_parquet($input) WHERE line BETWEEN $lo AND $hi), "
+        f"{_MATCHES} {decide}"
+    )
+    params: dict[str, object] = {"input": str(input_path), "account": who.account_id}
     if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
-    decided = reg.con.sql(sql, params=params).pl().sort("line")
+    # In line ranges of about RESOLVE_ROWS rows: DuckDB then hashes one range at a time and
+    # only probes `devices`, so its memory follows the range, not the file.
+    decided = pl.concat(
+        [
+            reg.con.sql(sql, params=params | {"lo": lo, "hi": hi}).pl()
+            for lo, hi in _line_ranges(input_path)
+        ]
+    ).sort("line")
     plan = _same_device_twice(decided)
-    return _new_devices(reg, plan, input_path)
+    return _new_devices(reg, plan)
+
+
+def _line_ranges(input_path: Path) -> list[tuple[int, int]]:
+    lines = pl.scan_parquet(input_path).select("line").collect()["line"].sort()
+    if not lines.len():
+        return [(0, -1)]
+    bounds = [*lines.gather_every(RESOLVE_ROWS).to_list(), lines[-1] + 1]
+    return [(lo, hi - 1) for lo, hi in pairwise(bounds)]
 
 
 def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
@@ -188,7 +211,7 @@ def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _new_devices(reg: Registry, plan: pl.DataFrame, input_path: Path) -> pl.DataFrame:
+def _new_devices(reg: Registry, plan: pl.DataFrame) -> pl.DataFrame:
     """Give every device to be created its id now (from the registry's sequence), so a
     resumed job creates exactly the same devices."""
     creating = plan.filter(pl.col("action") == "create").height
@@ -205,9 +228,4 @@ def _new_devices(reg: Registry, plan: pl.DataFrame, input_path: Path) -> pl.Data
             .with_columns(device_id=pl.coalesce("new_id", "device_id"))
             .drop("new_id")
         )
-    return plan.join(
-        pl.read_parquet(input_path).select("line", "kind", "key", "model", "manufacturer"),
-        on="line",
-        how="left",
-        maintain_order="left",
-    )
+    return plan

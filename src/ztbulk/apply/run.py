@@ -79,7 +79,9 @@ def resume_job(
     url = broker_url()
     with Registry.open(db) as reg:
         jobs.register(reg, jobs.JobFolder(root, job_id))  # a crash may have come before it
-        done = jobs.job_row(reg, job_id)["state"] == jobs.DONE
+        state = jobs.job_row(reg, job_id)["state"]
+        done = state == jobs.DONE
+        jobs.JobFolder(root, job_id).write_state(state)  # clears a "failed" left for watchers
         if not done and url is not None:
             enqueue(url, reg, job_id, resume=True)
         elif not done:

@@ -37,6 +37,10 @@ from ztbulk.registry.db import Registry, RegistryBusyError
 
 QUEUE = "ztbulk"
 REGISTRY_WAIT_S = 300.0  # how long a worker waits for the registry before the message retries
+MAX_RETRIES = 3
+# Threads of one process take turns with the registry: DuckDB would let them open it together,
+# and then fail one of two concurrent updates ("Conflict on update").
+_REGISTRY_TURN = threading.Lock()
 
 
 @dataclass
@@ -64,16 +68,17 @@ def runtime() -> Runtime:
 def open_when_free(db: str) -> Iterator[Registry]:
     """Open the registry, waiting (with jitter) while another process holds it."""
     deadline = time.monotonic() + REGISTRY_WAIT_S
-    while True:
-        try:
-            reg = Registry.open(db)
-            break
-        except RegistryBusyError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(random.uniform(0.01, 0.1))
-    with reg:
-        yield reg
+    with _REGISTRY_TURN:
+        while True:
+            try:
+                reg = Registry.open(db)
+                break
+            except RegistryBusyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1))
+        with reg:
+            yield reg
 
 
 @dataclass(frozen=True)
@@ -112,21 +117,33 @@ def declare(broker: dramatiq.Broker) -> Actors:
         rt.say(f"job {job_id}: writing the reports")
         stages.finalize(rt.opener, rt.root, job_id)
 
-    def actor(fn: Callable[..., None], name: str) -> Any:
+    def job_failed(message: dict[str, Any], exception: dict[str, Any]) -> None:
+        """A message of the job failed for good: tell watchers. The ledger keeps the state the
+        job reached, so `job resume` continues from there once the cause is fixed."""
+        if message.get("options", {}).get("retries", 0) < MAX_RETRIES:
+            return  # Dramatiq calls this after every failed attempt; this one will be retried
+        job_id = str(message["args"][0])
+        why = f"{exception.get('type', 'Error')}: {exception.get('message', '')}"
+        jobs.JobFolder(runtime().root, job_id).write_state(jobs.FAILED, why)
+
+    def actor(fn: Callable[..., None], name: str, **options: Any) -> Any:
         decorate = dramatiq.actor(
             broker=broker,
             queue_name=QUEUE,
             actor_name=name,
-            max_retries=3,
+            max_retries=MAX_RETRIES,
             min_backoff=200,
             max_backoff=5_000,
+            **options,
         )
         return decorate(fn)
 
+    failed = actor(job_failed, "ztbulk.failed")
+    on_failure = {"on_failure": failed.actor_name}
     actors = Actors(
-        plan=actor(plan_job, "ztbulk.plan"),
-        apply=actor(apply_batch, "ztbulk.apply"),
-        finalize=actor(finalize_job, "ztbulk.finalize"),
+        plan=actor(plan_job, "ztbulk.plan", **on_failure),
+        apply=actor(apply_batch, "ztbulk.apply", **on_failure),
+        finalize=actor(finalize_job, "ztbulk.finalize", **on_failure),
     )
     return actors
 
@@ -216,6 +233,11 @@ def wait_for(root: Path, job_id: str, say: Callable[[str], None], poll_s: float 
     """Follow a job run by workers until it is done, reporting each change of state."""
     folder, last = jobs.JobFolder(root, job_id), ""
     while (state := folder.state()) != jobs.DONE:
+        if state == jobs.FAILED:
+            raise InternalError(
+                f"Job {job_id} failed in a worker ({folder.error()}); nothing is lost: fix "
+                f"the cause, then `ztbulk job resume {job_id}`."
+            )
         if state != last:
             say(f"job {job_id}: {state}")
             last = state

@@ -44,7 +44,7 @@ class DuplicateFinder:
     def finish(self) -> pl.DataFrame:
         """`line` -> `dup_mask` (DUPLICATE_ROW or DUPLICATE_CONFLICT), sorted by line."""
         if not self.rows:
-            return _empty()
+            return empty_duplicates()
         k = self._partitions()
         return pl.concat([self._partition(p, k) for p in range(k)]).sort("line")
 
@@ -55,7 +55,7 @@ class DuplicateFinder:
         scan = pl.scan_parquet(self.parts).filter(pl.col("h") % k == p)
         repeated = scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
         if not repeated.height:
-            return _empty()
+            return empty_duplicates()
         candidates = (
             scan.filter(pl.col("h").is_in(repeated["h"].implode()))
             .with_columns(canonical_values(self.columns))
@@ -77,5 +77,5 @@ class DuplicateFinder:
         )
 
 
-def _empty() -> pl.DataFrame:
+def empty_duplicates() -> pl.DataFrame:
     return pl.DataFrame(schema={"line": pl.Int64, "dup_mask": pl.UInt64})
