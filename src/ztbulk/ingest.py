@@ -16,14 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
-from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
 from ztbulk.parse import Header, ParseConfig, RecordReader, Sha256, Source, open_source
 from ztbulk.parse.header import HEADER_PEEK, read_header
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import CheckReport, FileFacts
 from ztbulk.report.outputs import RENDERED, render
-from ztbulk.validate import DUPLICATE_CODES, Catalog, DuplicateFinder, Rules, validate_batch
+from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
 
 # progress(bytes_done, bytes_total, rows_done)
@@ -70,7 +69,7 @@ def _split_duplicates(
         .collect()
         .join(here.rename({"dup_mask": "mask"}), on="line", maintain_order="left")
     )
-    dup_rows = render(dup_rows, Outcome.VALID, DUPLICATE_CODES).select(failing.columns)
+    dup_rows = render(dup_rows).select(failing.columns)
     return valid.filter(~pl.col("line").is_in(lines)), failing.merge_sorted(dup_rows, key="line")
 
 
@@ -113,7 +112,7 @@ class Ingest:
                 report.blank += raw.blank
                 failing, valid = validate_batch(raw.frame, rules)
                 failing_part = self.work / f"failing-{len(staged.parts):06d}.parquet"
-                render(failing, Outcome.VALID).select(*RENDERED, "mask", FIELDS).write_parquet(
+                render(failing).select(*RENDERED, "mask", FIELDS).write_parquet(
                     failing_part, compression="lz4", statistics=False
                 )
                 staged.parts.append((failing_part, finder.add(valid)))

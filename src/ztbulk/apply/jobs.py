@@ -2,8 +2,10 @@
 
 The folder holds everything a worker needs and nothing a message carries: the spooled input,
 `job.json` (who imports what), the staged batches, the plan and the outputs. Messages carry only
-the job id. States: submitted -> planned -> applying -> done (or failed); a batch is marked
-done in the same transaction that applies it.
+the job id. Ledger states: submitted -> planned -> applying -> done; a batch is marked done in
+the same transaction that applies it. The folder's `state` file mirrors them for watchers, and
+says `failed` (with error.txt) when a message failed for good; the ledger keeps the state
+reached, which is where `job resume` continues.
 """
 
 from __future__ import annotations

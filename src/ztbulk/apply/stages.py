@@ -173,7 +173,7 @@ def _plan_rows(
         "line", outcome="action_outcome", device_id="device_id"
     )
     coded = rows.filter(pl.col("mask") != 0).with_columns(canonical_values(header.columns))
-    coded = render(coded, Outcome.VALID).with_columns(outcome=pl.col("action_outcome"))
+    coded = render(coded).with_columns(outcome=pl.col("action_outcome"))
     return plain, coded.select(*RENDERED, "mask", FIELDS, "device_id")
 
 

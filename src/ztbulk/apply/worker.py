@@ -65,7 +65,7 @@ def runtime() -> Runtime:
 
 
 @contextmanager
-def open_when_free(db: str) -> Iterator[Registry]:
+def open_when_free(db: str | Path | None) -> Iterator[Registry]:
     """Open the registry, waiting (with jitter) while another process holds it."""
     deadline = time.monotonic() + REGISTRY_WAIT_S
     with _REGISTRY_TURN:
@@ -153,7 +153,7 @@ def first_messages(
 ) -> list[Callable[[], Any]]:
     """Where a job (re)starts: planning if no plan was made, else its pending batches."""
     state = jobs.job_row(reg, job_id)["state"]
-    if not resume or state in (jobs.SUBMITTED, jobs.FAILED):
+    if not resume or state == jobs.SUBMITTED:
         return [_sender(actors.plan, job_id)]
     pending = jobs.pending_batches(reg, job_id)
     if not pending:

@@ -1,4 +1,4 @@
-"""Render the code mask to text, vectorised: codes as a list, messages from the catalogue."""
+"""Render the code mask to text, vectorised: messages from the catalogue's templates."""
 
 from __future__ import annotations
 

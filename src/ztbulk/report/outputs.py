@@ -1,8 +1,8 @@
 """Write outcomes.parquet and errors.csv batch by batch, and tally the counts for report.json.
 
-Failing rows are rendered (outcome, codes, message) as soon as they are found and staged; valid
-rows need nothing but their line number unless the duplicate pass flags them. `write()` then
-merges a batch's three kinds of rows in line order.
+Rows with codes are rendered (outcome, codes, message) as soon as they are found and staged;
+rows without codes need nothing but their line, outcome and device. `write()` merges a batch's
+two kinds of rows in line order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ztbulk.closing import Closing
-from ztbulk.codes import ROW_CODES, Code, Outcome, codes_of
+from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
 
@@ -36,23 +36,25 @@ FIRST_FAILURES = 20
 RENDERED = ["line", "outcome", "codes", "message"]
 
 
-def outcome_of(mask: int, ok: Outcome) -> Outcome:
+def outcome_of(mask: int) -> Outcome:
+    """What a row's codes make of it (`import` replaces `valid` with the planned outcome)."""
     if mask & REJECTING_MASK:
         return Outcome.REJECTED
-    return Outcome.SKIPPED if mask & SKIPPING_MASK else ok
+    return Outcome.SKIPPED if mask & SKIPPING_MASK else Outcome.VALID
 
 
-def render(frame: pl.DataFrame, ok: Outcome, codes: tuple[Code, ...] = ROW_CODES) -> pl.DataFrame:
+def render(frame: pl.DataFrame) -> pl.DataFrame:
     """Add outcome, codes and message from `mask` (and the values the messages quote).
 
     A batch holds few distinct masks, so outcome and code list are made once per mask and
-    joined; message templates are built only for the codes present in the batch.
+    joined; message templates are built only for the codes present in the batch, so a frame
+    needs only the value columns its codes quote.
     """
     masks = frame["mask"].unique().to_list()
     table = pl.DataFrame(
         {
             "mask": masks,
-            "outcome": [outcome_of(m, ok).value for m in masks],
+            "outcome": [outcome_of(m).value for m in masks],
             "codes": [[c.value for c in codes_of(m)] for m in masks],
         },
         schema={"mask": pl.UInt64, "outcome": pl.String, "codes": pl.List(pl.String)},
@@ -60,7 +62,7 @@ def render(frame: pl.DataFrame, ok: Outcome, codes: tuple[Code, ...] = ROW_CODES
     seen = 0
     for m in masks:
         seen |= m
-    present = tuple(c for c in codes if seen >> c.bit & 1)
+    present = tuple(c for c in ROW_CODES if seen >> c.bit & 1)
     return frame.join(table, on="mask", how="left", maintain_order="left").with_columns(
         message=message(pl.col("mask"), present)
     )

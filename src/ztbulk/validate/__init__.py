@@ -2,12 +2,11 @@
 
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import CHECKS, check, luhn_valid
-from ztbulk.validate.duplicates import DUPLICATE_CODES, DuplicateFinder
+from ztbulk.validate.duplicates import DuplicateFinder
 from ztbulk.validate.rules import Rules, canonical_values, validate_batch
 
 __all__ = [
     "CHECKS",
-    "DUPLICATE_CODES",
     "Catalog",
     "DuplicateFinder",
     "Rules",

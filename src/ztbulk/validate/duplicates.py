@@ -19,7 +19,6 @@ from ztbulk.validate.rules import canonical_values, identity
 
 DUPLICATE_ROW = mask_of(Code.DUPLICATE_ROW)
 DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_CONFLICT)
-DUPLICATE_CODES = (Code.DUPLICATE_ROW, Code.DUPLICATE_CONFLICT)
 
 
 class DuplicateFinder:
