@@ -22,7 +22,7 @@ import pytest
 
 from ztbulk.apply import import_file, resume_job
 from ztbulk.apply import jobs as ledger
-from ztbulk.apply.worker import wait_for
+from ztbulk.apply.worker import open_when_free, wait_for
 from ztbulk.errors import InternalError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, RESELLER_OWNER, Seeded, seed
@@ -33,7 +33,7 @@ SMALL_BATCHES = "150"  # many batches, so a kill lands between and inside them
 
 
 def state(db: Path) -> pl.DataFrame:
-    with Registry.open(db) as reg:
+    with open_when_free(db) as reg:  # a worker may be just closing it
         frame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
     return frame.drop("created_at", "updated_at")
 

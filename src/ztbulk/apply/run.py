@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ztbulk.apply import jobs
-from ztbulk.apply.worker import broker_url, enqueue, run_embedded, wait_for
+from ztbulk.apply.worker import broker_url, enqueue, open_when_free, run_embedded, wait_for
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.registry.db import Registry
@@ -49,7 +50,8 @@ def import_file(
     path = Path(path)
     actor, account_id = parse_account(account)
     root = jobs.spool_root(spool)
-    with Registry.open(db) as reg:
+    url = broker_url()
+    with _open(db, url) as reg:
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
         if not path.is_file():
@@ -59,7 +61,6 @@ def import_file(
             reg, root, path, actor=actor, account_id=account_id, user=user, out_dir=out
         )
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
-        url = broker_url()
         if url is not None:
             enqueue(url, reg, spec.id)
         elif wait:
@@ -77,7 +78,7 @@ def resume_job(
 ) -> ImportResult:  # fmt: skip
     root = jobs.spool_root(spool)
     url = broker_url()
-    with Registry.open(db) as reg:
+    with _open(db, url) as reg:
         jobs.register(reg, jobs.JobFolder(root, job_id))  # a crash may have come before it
         state = jobs.job_row(reg, job_id)["state"]
         done = state == jobs.DONE
@@ -90,6 +91,12 @@ def resume_job(
         wait_for(root, job_id, say)
     spec = jobs.JobFolder(root, job_id).spec()
     return ImportResult(job_id, load_report(Path(spec.out_dir)))
+
+
+def _open(db: str | Path | None, url: str | None) -> AbstractContextManager[Registry]:
+    """With workers (distributed), the registry is theirs for moments at a time: wait for a
+    turn as they do. Embedded, a busy registry is another command's: say so at once."""
+    return open_when_free(db) if url is not None else Registry.open(db)
 
 
 def load_report(out: Path) -> CheckReport:
