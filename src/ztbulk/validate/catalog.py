@@ -82,6 +82,18 @@ class Catalog:
     def pair_keys(self) -> pl.Series:
         return self.pairs.filter(pl.col("model").is_not_null())["pair_key"]
 
+    @cached_property
+    def spellings(self) -> tuple[pl.Series, pl.Series]:
+        """Manufacturers, and (manufacturer, model) structs, as the list spells them and
+        lower-cased: a value equal to one of them is known (for `validate.fast`)."""
+        with_model = self.pairs.filter(pl.col("model").is_not_null())
+        lower = pl.col("manufacturer", "model").str.to_lowercase()
+        both = pl.concat([with_model.select("manufacturer", "model"), with_model.select(lower)])
+        makers = pl.concat(
+            [self.pairs["manufacturer"], self.manufacturer_keys.rename("manufacturer")]
+        )
+        return makers.unique(), both.unique().select(pl.struct("manufacturer", "model")).to_series()
+
     def __len__(self) -> int:
         return self.pairs.height
 

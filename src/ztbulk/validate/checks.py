@@ -90,14 +90,18 @@ def _luhn_block_tables() -> tuple[pl.Series, pl.Series]:
 
 
 def luhn_valid(digits: pl.Expr) -> pl.Expr:
-    """Luhn on a column of 15-digit strings, as integer arithmetic (no per-row Python).
+    """Luhn on a column of 15-digit strings, as integer arithmetic (no per-row Python)."""
+    return luhn_number_valid(digits.cast(pl.UInt64, strict=False))
+
+
+def luhn_number_valid(number: pl.Expr) -> pl.Expr:
+    """Luhn on 15-digit numbers (UInt64).
 
     The number is cut into three 5-digit blocks; positions 0-4 and 10-14 (from the right)
     start with a kept digit, positions 5-9 with a doubled one, so three table look-ups
     replace fifteen digit operations.
     """
     kept, doubled = _luhn_block_tables()
-    number = digits.cast(pl.UInt64, strict=False)
     low = (number % 100_000).cast(pl.UInt32)
     mid = (number // 100_000 % 100_000).cast(pl.UInt32)
     high = (number // 10_000_000_000).cast(pl.UInt32)
