@@ -226,3 +226,22 @@ def test_quoted_field_spanning_lines_keeps_line_numbers(tmp_path: Path) -> None:
     path.write_text('a,b\n1,"x\ny\nz"\n2,3\n', encoding="utf-8")
     _, records, _ = parse(path, tmp_path)
     assert records == [(2, "", ["1", "x\ny\nz"]), (5, "", ["2", "3"])]
+
+
+def test_a_well_formed_line_inside_a_multi_line_record_belongs_to_it(tmp_path: Path) -> None:
+    # Line 3 is a whole quoted record on its own, but the record opened on line 2 takes it.
+    path = tmp_path / "inner.csv"
+    path.write_text('a,b\n1,"x\n"",""\n"\n2,"3"\n', encoding="utf-8")
+    _, records, _ = parse(path, tmp_path)
+    assert records == [(2, "", ["1", 'x\n","\n']), (5, "", ["2", "3"])]
+
+
+def test_every_field_quoted_reads_as_the_csv_module_does(tmp_path: Path) -> None:
+    rows = [["h1", "h2", "h3"], *([f"v{i}", 'say "hi", ok', ""] for i in range(500))]
+    buf = io.StringIO(newline="")
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path = tmp_path / "quoted.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    _, records, _ = parse(path, tmp_path / "w", chunk_bytes=1000)
+    assert [(line, values) for line, _, values in records] == oracle(buf.getvalue(), ",")
+    assert all(code == "" for _, code, _ in records)

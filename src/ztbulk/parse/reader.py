@@ -112,10 +112,13 @@ class _Chunk:
         """Return (one row per line used, lines used, bytes used)."""
         lines, bad = self._lines()
         specials = self._special_lines(lines, bad)
-        updates, cut = self._parse_special(lines, specials, bad)
+        simple, specials = self._simple_quoted(lines, specials, bad)
+        updates, cut, taken = self._parse_special(lines, specials, bad)
         frame = self._parse_plain(lines)
-        if updates:
-            frame = _scatter(frame, updates, ["kind", "parse_mask", "raw", *self.names])
+        changed = [self._read_simple(lines, simple, taken), self._update_frame(updates)]
+        changed = [part for part in changed if part.height]
+        if changed:
+            frame = _scatter(frame, pl.concat(changed))
         if cut is None:
             return frame, lines.len(), len(self.data)
         return frame.head(cut), cut, self._offset_of_line(cut, lines.len())
@@ -184,16 +187,19 @@ class _Chunk:
     def _parse_plain(self, lines: pl.Series) -> pl.DataFrame:
         """Every line as a record: fields from Polars' own reader (quoting off), field counts
         and blank tests from the lines themselves, so that row i of both is line i."""
+        fields = self._polars_fields()
+        # With quoting off, a line holds exactly `width` fields when those fields and the
+        # delimiters between them make up the whole line (cheaper than counting delimiters).
+        lengths = pl.sum_horizontal(pl.col(self.names).str.len_bytes())
         shape = (
-            pl.DataFrame({"t": lines})
-            .lazy()
+            fields.lazy()
             .select(
-                count=pl.col("t").str.count_matches(self.delim, literal=True) + 1,
-                blank=pl.col("t").str.strip_chars(" \t" + self.delim) == "",
+                malformed=lengths + (self.width - 1) != lines.str.len_bytes(),
+                blank=lines.str.contains(f"^[ \\t{_class_char(self.delim)}]*$"),
             )
             .collect()
         )
-        malformed = shape["count"] != self.width
+        malformed = shape["malformed"]
         return pl.select(
             line=pl.int_range(self.first_line, self.first_line + lines.len(), dtype=pl.Int64),
             kind=pl.when(shape["blank"])
@@ -203,7 +209,7 @@ class _Chunk:
             .then(pl.lit(MALFORMED, pl.UInt64))
             .otherwise(pl.lit(0, pl.UInt64)),
             raw=pl.when(malformed).then(lines),
-        ).hstack(self._polars_fields())
+        ).hstack(fields)
 
     def _polars_fields(self) -> pl.DataFrame:
         return pl.read_csv(
@@ -219,15 +225,73 @@ class _Chunk:
             encoding="utf8-lossy" if self.lossy else "utf8",
         )
 
+    # -- quoted lines that are whole, well-formed records: Polars, in bulk ---------------
+
+    def _simple_quoted(
+        self, lines: pl.Series, specials: list[int], bad: set[int]
+    ) -> tuple[list[int], list[int]]:
+        """Split special lines into (simple, the rest): a simple line is one whole record of
+        exactly `width` fields, each unquoted without a quote or quoted as RFC 4180 says, with
+        no NUL and no bad byte. Polars reads those exactly as the csv module would."""
+        if not specials:
+            return [], []
+        d = _class_char(self.delim)
+        field = f'(?:[^"{d}\\x00]*|"(?:[^"\\x00]|"")*")'
+        record = f"^{field}(?:{d}{field}){{{self.width - 1}}}$"
+        candidates = [i for i in specials if i not in bad]
+        ok = lines.gather(candidates).str.contains(record).to_list() if candidates else []
+        simple = {i for i, good in zip(candidates, ok, strict=True) if good}
+        return sorted(simple), [i for i in specials if i not in simple]
+
+    def _read_simple(self, lines: pl.Series, simple: list[int], taken: set[int]) -> pl.DataFrame:
+        """Rows for the simple lines (a line inside a multi-line record read by the csv
+        module belongs to that record)."""
+        index = [i for i in simple if i not in taken]
+        if not index:
+            return self._update_frame([])
+        text = "\n".join(lines.gather(index).to_list()) + "\n"
+        fields = pl.read_csv(
+            text.encode(),
+            has_header=False,
+            separator=self.delim,
+            quote_char='"',
+            schema={name: pl.String for name in self.names},
+            empty_string_is_null=False,
+        )
+        assert fields.height == len(index), "a simple line read as one record"
+        blank = pl.all_horizontal(pl.col(self.names).str.strip_chars(" \t") == "")
+        return pl.select(
+            index=pl.Series(index, dtype=pl.UInt32),
+            kind=pl.when(fields.select(blank).to_series())
+            .then(pl.lit(BLANK, pl.UInt8))
+            .otherwise(pl.lit(RECORD, pl.UInt8)),
+            parse_mask=pl.lit(0, pl.UInt64),
+            raw=pl.lit(None, pl.String),
+        ).hstack(fields)
+
+    def _update_frame(self, updates: list[_Update]) -> pl.DataFrame:
+        """The csv module's rows as a frame shaped like `_read_simple`'s."""
+        columns: dict[str, list[object]] = {
+            "index": [u[0] for u in updates],
+            "kind": [u[1] for u in updates],
+            "parse_mask": [u[2] for u in updates],
+            "raw": [u[3] for u in updates],
+        }
+        for pos, name in enumerate(self.names):
+            columns[name] = [u[4][pos] if pos < len(u[4]) else None for u in updates]
+        schema = {"index": pl.UInt32, "kind": pl.UInt8, "parse_mask": pl.UInt64, "raw": pl.String}
+        return pl.DataFrame(columns, schema={**schema, **{n: pl.String for n in self.names}})
+
     # -- special lines: Python csv ----------------------------------------------------
 
     def _parse_special(
         self, lines: pl.Series, specials: list[int], bad: set[int]
-    ) -> tuple[list[_Update], int | None]:
+    ) -> tuple[list[_Update], int | None, set[int]]:
         """Parse special lines into row updates; also return a cut (or None).
 
         A cut is the index of a line whose quoted record is still open at the chunk's end: the
-        chunk stops there and the caller hands those lines to the next chunk.
+        chunk stops there and the caller hands those lines to the next chunk. Also return the
+        lines the records read here took up.
         """
         updates: list[_Update] = []
         taken: set[int] = set()
@@ -239,7 +303,7 @@ class _Chunk:
             if '"' in text:
                 status, fields, span = self._read_quoted(lines, i)
                 if status == "open":
-                    return updates, i
+                    return updates, i, taken
                 if status == "broken":
                     fields, span = None, 1
             taken.update(range(i, i + span))
@@ -247,7 +311,7 @@ class _Chunk:
                 self._special_row(i=i, text=text, fields=fields, span=span, bad=bad, lines=lines)
             )
             updates.extend((j, NOT_A_RECORD, 0, None, []) for j in range(i + 1, i + span))
-        return updates, None
+        return updates, None, taken
 
     def _read_quoted(self, lines: pl.Series, i: int) -> tuple[str, list[str] | None, int]:
         """Read one quoted record from line i: ("ok"|"broken"|"open", fields, lines spanned)."""
@@ -294,21 +358,19 @@ class _Chunk:
         return pos + 1
 
 
-def _scatter(frame: pl.DataFrame, updates: list[_Update], columns: list[str]) -> pl.DataFrame:
-    """Overwrite the rows of special lines with what the csv module made of them."""
-    index = pl.Series([u[0] for u in updates], dtype=pl.UInt32)
-    values: dict[str, list[object]] = {
-        "kind": [u[1] for u in updates],
-        "parse_mask": [u[2] for u in updates],
-        "raw": [u[3] for u in updates],
-    }
-    for pos, name in enumerate(columns[3:]):
-        values[name] = [u[4][pos] if pos < len(u[4]) else None for u in updates]
+def _scatter(frame: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
+    """Overwrite the rows of special lines (`changed`, with an `index` column) with what was
+    read of them."""
+    index = changed["index"]
     new = [
-        frame.get_column(name).clone().scatter(index, pl.Series(values[name], dtype=dtype))
-        for name, dtype in frame.select(columns).schema.items()
+        frame.get_column(name).clone().scatter(index, changed[name]) for name in changed.columns[1:]
     ]
     return frame.with_columns(new)
+
+
+def _class_char(char: str) -> str:
+    """`char` written for a regex character class (the delimiter may be a tab or a `|`)."""
+    return f"\\x{{{ord(char):x}}}"
 
 
 class _Lines:

@@ -82,7 +82,12 @@ class OutputWriter(Closing):
         self.codes: Counter[str] = Counter()
         self.rows = 0
         self.first_failures: list[Failure] = []
-        self._parquet = pq.ParquetWriter(out_dir / OUTCOMES_PARQUET, OUTCOMES_SCHEMA)
+        self._parquet = pq.ParquetWriter(
+            out_dir / OUTCOMES_PARQUET,
+            OUTCOMES_SCHEMA,
+            compression="lz4",
+            write_statistics=["line"],
+        )
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
