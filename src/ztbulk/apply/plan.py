@@ -19,6 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
@@ -159,26 +160,57 @@ FROM facts
 """
 
 
-def make_plan(reg: Registry, who: Who, input_path: Path) -> pl.DataFrame:
-    """Resolve every row of `input_path` into the plan, sorted by line (the caller saves it)."""
+def make_plan(reg: Registry, who: Who, input_path: Path, out: Path, batch_rows: int) -> list[int]:
+    """Resolve every row of `input_path` into the plan at `out`, sorted by line, each row with
+    its batch number; return the rows per batch.
+
+    Memory follows one line range, not the file: DuckDB writes each range's decisions to
+    Parquet, section 4 on resolved devices and the new device ids are worked out on four
+    narrow columns, and the plan is then written range by range.
+    """
+    parts = _decide(reg, who, input_path, out.parent)
+    narrow = pl.scan_parquet(parts).select("line", "device_id", "target", "action").collect()
+    fixed = _new_devices(reg, _same_device_twice(narrow)).drop("line", "target")
+    writer: pq.ParquetWriter | None = None
+    offset = 0
+    try:
+        for part in parts:
+            rows = pl.read_parquet(part)
+            n = rows.height
+            rows = (
+                rows.drop(fixed.columns, strict=False)
+                .hstack(fixed.slice(offset, n))
+                .with_columns(batch=((pl.int_range(n) + offset) // batch_rows).cast(pl.Int32))
+            )
+            table = rows.to_arrow()
+            writer = writer or pq.ParquetWriter(out, table.schema)
+            writer.write_table(table, row_group_size=batch_rows)
+            offset += n
+            part.unlink()
+    finally:
+        if writer is not None:
+            writer.close()
+    batches = fixed.select(batch=(pl.int_range(pl.len()) // batch_rows)).group_by("batch").len()
+    return [int(n) for n in batches.sort("batch")["len"]]
+
+
+def _decide(reg: Registry, who: Who, input_path: Path, folder: Path) -> list[Path]:
+    """The SQL decisions, one Parquet file per line range of about RESOLVE_ROWS rows, each
+    sorted by line: DuckDB then hashes one range at a time and only probes `devices`."""
     decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
     sql = (
         "WITH input AS (SELECT * FROM read_parquet($input) WHERE line BETWEEN $lo AND $hi), "
-        f"{_MATCHES} {decide}"
+        f"{_MATCHES} {decide} ORDER BY line"
     )
     params: dict[str, object] = {"input": str(input_path), "account": who.account_id}
     if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
-    # In line ranges of about RESOLVE_ROWS rows: DuckDB then hashes one range at a time and
-    # only probes `devices`, so its memory follows the range, not the file.
-    decided = pl.concat(
-        [
-            reg.con.sql(sql, params=params | {"lo": lo, "hi": hi}).pl()
-            for lo, hi in _line_ranges(input_path)
-        ]
-    ).sort("line")
-    plan = _same_device_twice(decided)
-    return _new_devices(reg, plan)
+    parts = []
+    for i, (lo, hi) in enumerate(_line_ranges(input_path)):
+        part = folder / f"decided-{i:04d}.parquet"
+        reg.con.sql(sql, params=params | {"lo": lo, "hi": hi}).write_parquet(str(part))
+        parts.append(part)
+    return parts
 
 
 def _line_ranges(input_path: Path) -> list[tuple[int, int]]:

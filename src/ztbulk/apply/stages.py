@@ -89,11 +89,7 @@ def _resolve(
         pl.scan_parquet(input_path).filter(~pl.col("line").is_in(dup_lines)).sink_parquet(kept)
         kept.replace(input_path)
     who = Who(spec.who, spec.account_id, staged.header.mode)
-    planned = make_plan(reg, who, input_path)
-    planned = planned.with_columns(batch=(pl.int_range(pl.len()) // BATCH_ROWS).cast(pl.Int32))
-    planned.write_parquet(folder.plan)
-    counts = planned.group_by("batch").len().sort("batch")
-    return [int(n) for n in counts["len"]]
+    return make_plan(reg, who, input_path, folder.plan, BATCH_ROWS)
 
 
 def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
