@@ -165,33 +165,55 @@ def make_plan(reg: Registry, who: Who, input_path: Path, out: Path, batch_rows: 
     its batch number; return the rows per batch.
 
     Memory follows one line range, not the file: DuckDB writes each range's decisions to
-    Parquet, section 4 on resolved devices and the new device ids are worked out on four
-    narrow columns, and the plan is then written range by range.
+    Parquet; section 4 on resolved devices and the number of new devices are found from
+    narrow columns; the plan is then written range by range.
     """
     parts = _decide(reg, who, input_path, out.parent)
-    narrow = pl.scan_parquet(parts).select("line", "device_id", "target", "action").collect()
-    fixed = _new_devices(reg, _same_device_twice(narrow)).drop("line", "target")
-    writer: pq.ParquetWriter | None = None
-    offset = 0
-    try:
+    decided = pl.scan_parquet(parts)
+    twice = _same_device_twice(decided)
+    new_ids = _new_device_ids(reg, decided)
+    offset, created = 0, 0
+    with _PlanWriter(out, batch_rows) as writer:
         for part in parts:
-            rows = pl.read_parquet(part)
-            n = rows.height
-            rows = (
-                rows.drop(fixed.columns, strict=False)
-                .hstack(fixed.slice(offset, n))
-                .with_columns(batch=((pl.int_range(n) + offset) // batch_rows).cast(pl.Int32))
+            rows = _with_duplicates(pl.read_parquet(part), twice)
+            create = pl.col("action") == "create"
+            creates = int(rows.select(create.sum()).item())
+            if creates:  # new devices take their ids in line order
+                index = (create.cum_sum() - 1 + created).clip(0, new_ids.len() - 1)
+                rows = rows.with_columns(
+                    device_id=pl.when(create)
+                    .then(pl.lit(new_ids).gather(index))
+                    .otherwise(pl.col("device_id"))
+                )
+            rows = rows.with_columns(
+                batch=((pl.int_range(pl.len()) + offset) // batch_rows).cast(pl.Int32)
             )
-            table = rows.to_arrow()
-            writer = writer or pq.ParquetWriter(out, table.schema)
-            writer.write_table(table, row_group_size=batch_rows)
-            offset += n
+            writer.write(rows)
+            offset += rows.height
+            created += creates
             part.unlink()
-    finally:
-        if writer is not None:
-            writer.close()
-    batches = fixed.select(batch=(pl.int_range(pl.len()) // batch_rows)).group_by("batch").len()
-    return [int(n) for n in batches.sort("batch")["len"]]
+    return [min(batch_rows, offset - start) for start in range(0, offset, batch_rows)]
+
+
+class _PlanWriter:
+    """Appends ranges to one Parquet file, a row group per batch (apply reads one batch)."""
+
+    def __init__(self, out: Path, batch_rows: int) -> None:
+        self.out, self.batch_rows = out, batch_rows
+        self.writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _PlanWriter:
+        return self
+
+    def write(self, rows: pl.DataFrame) -> None:
+        table = rows.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.out, table.schema)
+        self.writer.write_table(table, row_group_size=self.batch_rows)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _decide(reg: Registry, who: Who, input_path: Path, folder: Path) -> list[Path]:
@@ -221,20 +243,30 @@ def _line_ranges(input_path: Path) -> list[tuple[int, int]]:
     return [(lo, hi - 1) for lo, hi in pairwise(bounds)]
 
 
-def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
-    """SPEC section 4 on resolved devices: rows reaching one device by different identifiers."""
-    live = (pl.col("action") != "reject") & pl.col("device_id").is_not_null()
-    if not plan.filter(live)["device_id"].is_duplicated().any():  # the usual case: one hash
-        return plan.with_columns(dup_conflict=pl.lit(False), dup_row=pl.lit(False))
+def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:
+    """SPEC section 4 on resolved devices: rows reaching one device by different identifiers.
+
+    Returns `line`, `dup_conflict`, `dup_row` for the rows concerned only (usually none).
+    """
+    live = decided.filter((pl.col("action") != "reject") & pl.col("device_id").is_not_null())
+    device_ids = live.select("device_id").collect().to_series()
+    repeated = device_ids.filter(device_ids.is_duplicated()).unique()
+    rows = live.filter(pl.col("device_id").is_in(repeated.implode()))
     by_device = pl.col("device_id")
-    n = pl.len().over(by_device)
-    targets = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)
-    conflict = live & (n > 1) & targets
-    repeat = live & (n > 1) & ~conflict & (pl.col("line") != pl.col("line").min().over(by_device))
-    return plan.with_columns(
-        dup_conflict=pl.when(live).then(conflict).otherwise(False),
-        dup_row=pl.when(live).then(repeat).otherwise(False),
-    ).with_columns(
+    conflict = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)
+    first = pl.col("line") == pl.col("line").min().over(by_device)
+    return rows.select("line", dup_conflict=conflict, dup_row=~conflict & ~first).collect()
+
+
+def _with_duplicates(rows: pl.DataFrame, twice: pl.DataFrame) -> pl.DataFrame:
+    """Mark this range's rows found by `_same_device_twice`: a conflict rejects, a repeat
+    skips."""
+    if twice.height:
+        rows = rows.join(twice, on="line", how="left", maintain_order="left")
+        rows = rows.with_columns(pl.col("dup_conflict", "dup_row").fill_null(False))
+    else:
+        rows = rows.with_columns(dup_conflict=pl.lit(False), dup_row=pl.lit(False))
+    return rows.with_columns(
         action=pl.when("dup_conflict")
         .then(pl.lit("reject"))
         .when("dup_row")
@@ -243,21 +275,10 @@ def _same_device_twice(plan: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _new_devices(reg: Registry, plan: pl.DataFrame) -> pl.DataFrame:
-    """Give every device to be created its id now (from the registry's sequence), so a
-    resumed job creates exactly the same devices."""
-    creating = plan.filter(pl.col("action") == "create").height
-    ids: list[int] = []
-    if creating:
-        rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating])
-        ids = [int(r[0]) for r in rows]
-    if ids:
-        created = plan.filter(pl.col("action") == "create").select(
-            "line", new_id=pl.Series(ids, dtype=pl.Int64)
-        )
-        plan = (
-            plan.join(created, on="line", how="left", maintain_order="left")
-            .with_columns(device_id=pl.coalesce("new_id", "device_id"))
-            .drop("new_id")
-        )
-    return plan
+def _new_device_ids(reg: Registry, decided: pl.LazyFrame) -> pl.Series:
+    """An id from the registry's sequence for every device to be created, taken now, so a
+    resumed job creates exactly the same devices. (Creates never count as duplicates: they
+    have no device yet.)"""
+    creating = decided.filter(pl.col("action") == "create").select(pl.len()).collect().item()
+    rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating]) if creating else []
+    return pl.Series("new_id", [int(r[0]) for r in rows], dtype=pl.Int64)
