@@ -232,6 +232,28 @@ def test_same_device_through_two_identifiers(tmp_path: Path, env: tuple[Path, Se
     assert all("DUPLICATE_CONFLICT" in c for c in got["codes"][2:])
 
 
+def test_a_rejected_row_does_not_make_its_device_a_duplicate(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    db, s = env
+    d = devices(db, s.customer_id, "imei2 IS NOT NULL")
+    c = d.row(0, named=True)
+    wrong = d.filter(pl.col("manufacturer").str.to_lowercase() != c["manufacturer"].lower())
+    maker = wrong["manufacturer"][0]
+    cfg, other = s.configuration_ids[1], s.configuration_ids[2]
+    rows = [
+        f"IMEI,{c['imei']},,,{maker},ZERO_TOUCH,{other}",  # MANUFACTURER_MISMATCH
+        f"IMEI,{c['imei2']},,{c['model']},{c['manufacturer']},ZERO_TOUCH,{cfg}",
+    ]
+    result = import_file(
+        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+    )
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["codes"][0].to_list() == ["MANUFACTURER_MISMATCH"]
+    assert got["outcome"][1] in ("applied", "unchanged")
+    assert not [code for code in got["codes"][1] if code.startswith("DUPLICATE")]
+
+
 def test_redelivered_batch_changes_nothing_and_resume_matches(
     tmp_path: Path, env: tuple[Path, Seeded], monkeypatch: pytest.MonkeyPatch
 ) -> None:
