@@ -24,10 +24,10 @@ from ztbulk.report.model import CheckReport, FileFacts
 from ztbulk.report.outputs import RENDERED, render
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
+from ztbulk.validate.rules import FIELDS
 
 # progress(bytes_done, bytes_total, rows_done)
 Progress = Callable[[int, int, int], None]
-FIELDS = pl.col(r"^f\d+$")  # the raw value columns of a batch
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ztbulk.apply.execute import apply_batch
 from ztbulk.apply.plan import FLAG_CODES, Who, make_plan, resolve_input
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor, Mode
-from ztbulk.ingest import FIELDS, Ingest, Staged, Timer, file_facts
+from ztbulk.ingest import Ingest, Staged, Timer, file_facts
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.header import Header
 from ztbulk.registry.db import Registry
@@ -31,7 +31,7 @@ from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import RENDERED, OutputWriter, render
-from ztbulk.validate.rules import canonical_values
+from ztbulk.validate.rules import FIELDS, canonical_values
 
 # Plan rows applied per transaction (ZTBULK_BATCH_ROWS overrides, e.g. for many small batches).
 BATCH_ROWS = int(os.environ.get("ZTBULK_BATCH_ROWS", "100000"))
