@@ -232,11 +232,11 @@ class _Chunk:
     ) -> tuple[list[int], list[int]]:
         """Split special lines into (simple, the rest): a simple line is one whole record of
         exactly `width` fields, each unquoted without a quote or quoted as RFC 4180 says, with
-        no NUL and no bad byte. Polars reads those exactly as the csv module would."""
+        no NUL, CR or bad byte. Polars reads those exactly as the csv module would."""
         if not specials:
             return [], []
         d = _class_char(self.delim)
-        field = f'(?:[^"{d}\\x00]*|"(?:[^"\\x00]|"")*")'
+        field = f'(?:[^"{d}\\x00\\r]*|"(?:[^"\\x00\\r]|"")*")'
         record = f"^{field}(?:{d}{field}){{{self.width - 1}}}$"
         candidates = [i for i in specials if i not in bad]
         ok = lines.gather(candidates).str.contains(record).to_list() if candidates else []
