@@ -23,14 +23,16 @@ def main() -> None:
     print(peak_mib())
 
 
-def peak_mib() -> float:
-    """This process's peak RSS. VmHWM belongs to the address space made by exec; ru_maxrss
-    would also count the parent's memory copied at fork (Linux keeps it across exec)."""
-    status = Path("/proc/self/status")
+def peak_mib(pid: int | None = None) -> float:
+    """Peak RSS of this process (or of `pid`). VmHWM belongs to the address space made by exec;
+    ru_maxrss would also count the parent's memory copied at fork (Linux keeps it across exec)."""
+    status = Path(f"/proc/{pid or 'self'}/status")
     if status.exists():
         for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
+    if pid is not None:
+        raise RuntimeError(f"no /proc/{pid}/status: peak RSS of another process is Linux-only")
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -1,9 +1,10 @@
-"""`ztbulk import` (embedded) against a registry of as many devices as the file has rows.
+"""`ztbulk import` against a registry of as many devices as the file has rows, embedded and
+distributed (its own Redis and two `ztbulk worker` processes).
 
 `make bench` runs 1M rows (ZTBULK_BENCH_IMPORT_ROWS=1000000,10000000 for more); `make test`
-runs the smoke version. The registry and the file are generated once (cached in the bench
-folder); every round imports into a fresh copy of the registry. Printed: rows/s end to end,
-seconds per stage, peak RSS (fresh process).
+runs the smoke version of both. The registry and the file are generated once (cached in the
+bench folder); every round imports into a fresh copy of the registry. Printed: rows/s end to
+end, seconds per stage, peak RSS (embedded: a fresh process; distributed: the larger worker's).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.datasets import CACHE
 from benchmarks.peak import peak_mib
+from tests.services import Workers
 from ztbulk.apply import import_file
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, seed
@@ -27,6 +30,7 @@ from ztbulk.sample import SampleSpec, from_devices
 
 SIZES = [int(s) for s in os.environ.get("ZTBULK_BENCH_IMPORT_ROWS", "1000000").split(",")]
 SMOKE_ROWS = 20_000
+ROUNDS = int(os.environ.get("ZTBULK_BENCH_ROUNDS", "2"))
 
 
 def prepared(rows: int) -> tuple[Path, Path, int]:
@@ -67,29 +71,19 @@ def run_import(db: Path, src: Path, customer: int, work: Path) -> dict[str, floa
 
 
 def measure(
-    benchmark: BenchmarkFixture, rows: int, tmp_path: Path, rounds: int
+    benchmark: BenchmarkFixture, rows: int, tmp_path: Path, rounds: int, workers: Workers | None
 ) -> dict[str, float]:
+    """Best of `rounds` imports; embedded unless `workers` (already started) do the work."""
     db, src, customer = prepared(rows)
     runs: list[dict[str, float]] = []
     benchmark.pedantic(
         lambda: runs.append(run_import(db, src, customer, tmp_path)), rounds=rounds, iterations=1
     )
     best = min(runs, key=lambda r: r["seconds"])
-    shutil.copy(db, tmp_path / "rss.duckdb")
-    db_copy, spool = str(tmp_path / "rss.duckdb"), str(tmp_path / "rss-spool")
-    code = (
-        "from benchmarks.peak import peak_mib; from ztbulk.apply import import_file; "
-        f"import_file({str(src)!r}, account='customer:{customer}', user={ADMIN!r}, "
-        f"db={db_copy!r}, spool={spool!r}); print(peak_mib())"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parents[1],
-    )
-    best["peak_rss_mib"] = float(done.stdout.strip().splitlines()[-1])
+    if workers is None:
+        best["peak_rss_mib"] = embedded_peak_mib(db, src, customer, tmp_path)
+    else:
+        best["peak_rss_mib"] = max(peak_mib(proc.pid) for proc in workers.procs)
     best["rows_per_s"] = best["rows"] / best["seconds"]
     benchmark.extra_info.update(best)
     stages = ", ".join(
@@ -97,22 +91,75 @@ def measure(
         for k, v in best.items()
         if k not in ("seconds", "rows", "rows_per_s", "peak_rss_mib", "total", "source")
     )
+    mode = "embedded" if workers is None else f"distributed ({len(workers.procs)} workers)"
     print(
-        f"\nimport {rows:,} rows into {rows:,} devices: {best['seconds']:.2f} s, "
+        f"\nimport {rows:,} rows into {rows:,} devices, {mode}: {best['seconds']:.2f} s, "
         f"{best['rows_per_s'] / 1e3:,.0f}k rows/s | {stages} | "
         f"peak RSS {best['peak_rss_mib']:.0f} MiB"
     )
     return best
 
 
+def embedded_peak_mib(db: Path, src: Path, customer: int, tmp_path: Path) -> float:
+    """Peak RSS of one embedded import in a fresh process."""
+    shutil.copy(db, tmp_path / "rss.duckdb")
+    db_copy, spool = str(tmp_path / "rss.duckdb"), str(tmp_path / "rss-spool")
+    code = (
+        "from benchmarks.peak import peak_mib; from ztbulk.apply import import_file; "
+        f"import_file({str(src)!r}, account='customer:{customer}', user={ADMIN!r}, "
+        f"db={db_copy!r}, spool={spool!r}); print(peak_mib())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ZTBULK_BROKER_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        env=env,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def two_workers(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workers]:
+    """Two `ztbulk worker` processes on the spool `run_import` uses; imports go to them."""
+    monkeypatch.setenv("ZTBULK_BROKER_URL", redis_url)
+    workers = Workers(redis_url, tmp_path / "spool")
+    workers.start(2)
+    yield workers
+    workers.stop()
+
+
 @pytest.mark.parametrize("rows", SIZES, ids=lambda n: f"{n:_}")
 def test_import(benchmark: BenchmarkFixture, rows: int, tmp_path: Path) -> None:
-    measure(benchmark, rows, tmp_path, int(os.environ.get("ZTBULK_BENCH_ROUNDS", "2")))
+    measure(benchmark, rows, tmp_path, ROUNDS, None)
+
+
+@pytest.mark.parametrize("rows", SIZES, ids=lambda n: f"{n:_}")
+def test_import_distributed(
+    benchmark: BenchmarkFixture, rows: int, tmp_path: Path, two_workers: Workers
+) -> None:
+    measure(benchmark, rows, tmp_path, ROUNDS, two_workers)
+
+
+def smoke_rows() -> int:
+    _, src, _ = prepared(SMOKE_ROWS)
+    lines = src.read_text(encoding="utf-8").splitlines()[1:]  # no record spans lines here
+    return sum(1 for line in lines if line.strip(", "))
 
 
 def test_smoke_import(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
-    figures = measure(benchmark, SMOKE_ROWS, tmp_path, 1)
-    _, src, _ = prepared(SMOKE_ROWS)
-    lines = src.read_text(encoding="utf-8").splitlines()[1:]  # no record spans lines here
-    assert figures["rows"] == sum(1 for line in lines if line.strip(", "))
+    figures = measure(benchmark, SMOKE_ROWS, tmp_path, 1, None)
+    assert figures["rows"] == smoke_rows()
     assert figures["peak_rss_mib"] > 0 and peak_mib() > 0
+
+
+def test_smoke_import_distributed(
+    benchmark: BenchmarkFixture, tmp_path: Path, two_workers: Workers
+) -> None:
+    figures = measure(benchmark, SMOKE_ROWS, tmp_path, 1, two_workers)
+    assert figures["rows"] == smoke_rows()
+    assert figures["peak_rss_mib"] > 0

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.services import Workers
 from ztbulk.apply import import_file, resume_job
 from ztbulk.apply import jobs as ledger
 from ztbulk.apply.worker import open_when_free, wait_for
@@ -30,6 +31,12 @@ from ztbulk.sample import SampleSpec, from_devices
 
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 SMALL_BATCHES = "150"  # many batches, so a kill lands between and inside them
+# Short heartbeats and frequent maintenance: a killed worker's messages come back in seconds.
+WORKER_ENV = {
+    "ZTBULK_HEARTBEAT_MS": "3000",
+    "ZTBULK_MAINTENANCE_CHANCE": "300000",
+    "ZTBULK_BATCH_ROWS": SMALL_BATCHES,
+}
 
 
 def state(db: Path) -> pl.DataFrame:
@@ -123,54 +130,10 @@ def assert_same_as_uninterrupted(
     assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
 
 
-class Workers:
-    """`ztbulk worker` processes on the tests' Redis, sharing one spool."""
-
-    def __init__(self, redis_url: str, spool: Path) -> None:
-        self.env = os.environ | {
-            "ZTBULK_BROKER_URL": redis_url,
-            "ZTBULK_SPOOL": str(spool),
-            "ZTBULK_HEARTBEAT_MS": "3000",
-            "ZTBULK_MAINTENANCE_CHANCE": "300000",
-            "ZTBULK_BATCH_ROWS": SMALL_BATCHES,
-        }
-        self.procs: list[subprocess.Popen[str]] = []
-
-    def start(self, n: int) -> None:
-        new = [
-            subprocess.Popen(
-                [sys.executable, "-m", "ztbulk", "worker", "--threads", "2"],
-                env=self.env,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(n)
-        ]
-        for proc in new:
-            assert proc.stderr is not None
-            assert "worker ready" in proc.stderr.readline()
-        self.procs += new
-
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            proc.kill()
-            proc.wait()
-        self.procs = []
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 @pytest.fixture
 def pool(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workers]:
     monkeypatch.setenv("ZTBULK_BROKER_URL", redis_url)
-    workers = Workers(redis_url, tmp_path / "spool-distributed")
+    workers = Workers(redis_url, tmp_path / "spool-distributed", **WORKER_ENV)
     workers.start(2)
     yield workers
     workers.stop()

@@ -1,0 +1,92 @@
+"""Real services for the distributed tests and benchmarks: a Redis of their own and
+`ztbulk worker` processes.
+
+Shared by tests/ and benchmarks/ (the `redis_url` fixture lives in the root conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A redis-server on a free port, so a test may flush or restart it; yields its URL.
+
+    Without the binary: skipped locally, a failure when CI is set (CI must run these).
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is needed for the distributed tests in CI")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class Workers:
+    """`ztbulk worker` processes on a Redis, sharing one spool."""
+
+    def __init__(self, redis_url: str, spool: Path, **env: str) -> None:
+        self.env = os.environ | {"ZTBULK_BROKER_URL": redis_url, "ZTBULK_SPOOL": str(spool)} | env
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self, n: int) -> None:
+        new = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ztbulk", "worker", "--threads", "2"],
+                env=self.env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        for proc in new:
+            assert proc.stderr is not None
+            assert "worker ready" in proc.stderr.readline()
+        self.procs += new
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+        self.procs = []
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
