@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ztbulk.domain import Actor
+from ztbulk.frames import merge_by_line
 from ztbulk.parse import Header, ParseConfig, RecordReader, Sha256, Source, open_source
 from ztbulk.parse.header import HEADER_PEEK, read_header
 from ztbulk.parse.prefetch import prefetch
@@ -70,7 +71,7 @@ def _split_duplicates(
         .join(here.rename({"dup_mask": "mask"}), on="line", maintain_order="left")
     )
     dup_rows = render(dup_rows).select(failing.columns)
-    return valid.filter(~pl.col("line").is_in(lines)), failing.merge_sorted(dup_rows, key="line")
+    return valid.filter(~pl.col("line").is_in(lines)), merge_by_line(failing, dup_rows)
 
 
 @dataclass

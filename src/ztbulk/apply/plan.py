@@ -93,11 +93,17 @@ matches AS (
             AND lower(d.model) = lower(i.model) AND lower(d.manufacturer) = lower(i.manufacturer)
         WHERE i.kind = 'SN'
 ),
-best AS (  -- per line, the match by first IMEI before second IMEI, then the lowest device id
-    SELECT line, unnest(arg_min(
-        {{'second': second, 'device_id': id, 'd_manufacturer': manufacturer,
-          'd_customer': customer_id, 'd_reseller': reseller_id, 'd_config': configuration_id,
-          'd_kme': kme}}, (pri, id))) FROM matches GROUP BY line
+-- Per line, the match by first IMEI before second IMEI, then the lowest device id: the
+-- smallest (pri, id) packed in one BIGINT (ids come from a sequence, far below 2^56), found
+-- by a plain min per line and joined back
+-- (several times faster than arg_min over a struct).
+ranked AS (SELECT *, (pri::BIGINT << 56) + id AS rank FROM matches),
+firsts AS (SELECT line, min(rank) AS rank FROM ranked GROUP BY line),
+best AS (
+    SELECT r.line, r.second, r.id AS device_id, r.manufacturer AS d_manufacturer,
+           r.customer_id AS d_customer, r.reseller_id AS d_reseller,
+           r.configuration_id AS d_config, r.kme AS d_kme
+    FROM ranked r JOIN firsts f ON f.line = r.line AND f.rank = r.rank
 ),
 joined AS (
     SELECT i.*, b.* EXCLUDE (line),
@@ -208,7 +214,15 @@ class _PlanWriter:
     def write(self, rows: pl.DataFrame) -> None:
         table = rows.to_arrow()
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.out, table.schema)
+            self.writer = pq.ParquetWriter(
+                self.out,
+                table.schema,
+                compression="lz4",
+                # Statistics let apply skip to its batch; dictionaries pay only where values
+                # repeat (identifiers and line numbers don't).
+                write_statistics=["line", "batch"],
+                use_dictionary=["kind", "model", "manufacturer", "action"],
+            )
         self.writer.write_table(table, row_group_size=self.batch_rows)
 
     def __exit__(self, *exc: object) -> None:

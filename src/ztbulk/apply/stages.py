@@ -22,6 +22,7 @@ from ztbulk.apply.execute import apply_batch
 from ztbulk.apply.plan import FLAG_CODES, Who, make_plan, resolve_input
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor, Mode
+from ztbulk.frames import merge_by_line
 from ztbulk.ingest import Ingest, Staged, Timer, file_facts
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.header import Header
@@ -121,7 +122,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
             plain, resolved = _plan_rows(valid, plan, staged.header)
             failing = checked.with_columns(device_id=pl.lit(None, pl.Int64))
             if resolved.height:
-                failing = failing.merge_sorted(resolved.select(failing.columns), key="line")
+                failing = merge_by_line(failing, resolved.select(failing.columns))
             writer.write(plain, failing)
     writer.fill(report)
     report.timings.update(timer.seconds)

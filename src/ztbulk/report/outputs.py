@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
+from ztbulk.frames import merge_by_line
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
 
@@ -87,6 +88,8 @@ class OutputWriter(Closing):
             OUTCOMES_SCHEMA,
             compression="lz4",
             write_statistics=["line"],
+            # Dictionaries only where values repeat: on `line` or `message` they cost time.
+            use_dictionary=["outcome", "codes.list.element"],
         )
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
@@ -106,7 +109,7 @@ class OutputWriter(Closing):
         )
         device = pl.col("device_id") if "device_id" in failing.columns else pl.lit(None)
         failing_rows = failing.select(*RENDERED, device_id=device.cast(pl.Int64))
-        out = plain_rows.merge_sorted(failing_rows, key="line")
+        out = merge_by_line(plain_rows, failing_rows)
         self._parquet.write_table(
             out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode
+from ztbulk.frames import merge_by_line
 from ztbulk.parse.reader import RECORD
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import Row, code_mask
@@ -110,7 +111,7 @@ def validate_batch(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.
     )
     slow = _valid_columns(checked.filter(pl.col("mask") == 0), rules)
     failed, fast_valid, slow_valid = pl.collect_all([failing, fast, slow])
-    return failed, fast_valid.merge_sorted(slow_valid, key="line")
+    return failed, merge_by_line(fast_valid, slow_valid)
 
 
 def _valid_columns(rows: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
