@@ -7,8 +7,6 @@ and `INSERT ... SELECT` over the batch's plan rows, read straight from the plan'
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ztbulk.registry.db import Registry
 
 _BATCH = "(SELECT * FROM read_parquet($plan) WHERE batch = $batch)"
@@ -41,8 +39,9 @@ _STATEMENTS = {
 }
 
 
-def apply_batch(reg: Registry, job_id: str, plan: Path, batch: int, reseller: int | None) -> bool:
-    """Apply `batch` of the plan unless the ledger says it is done; True if it was applied."""
+def apply_batch(reg: Registry, job_id: str, plan: str, batch: int, reseller: int | None) -> bool:
+    """Apply `batch` of the plan (`plan`: its parts, a glob) unless the ledger says it is
+    done; True if it was applied."""
     with reg.transaction() as con:
         state = con.execute(
             "SELECT state FROM job_batches WHERE job_id = ? AND batch = ?", [job_id, batch]
@@ -51,7 +50,7 @@ def apply_batch(reg: Registry, job_id: str, plan: Path, batch: int, reseller: in
             return False
         # Read straight from the plan (its row groups are batches): each statement reads only
         # the columns it needs, far cheaper than copying the batch into a table first.
-        rows = {"plan": str(plan), "batch": batch}
+        rows = {"plan": plan, "batch": batch}
         found = con.execute(f"SELECT DISTINCT action FROM {_BATCH}", rows).fetchall()
         # Each statement joins the batch against every device: run only those whose action
         # the batch holds (a customer's file has one or two of the four).

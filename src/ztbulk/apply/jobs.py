@@ -60,8 +60,7 @@ class JobFolder:
     input = property(lambda self: self.dir / "input.csv")
     spec_file = property(lambda self: self.dir / "job.json")
     work = property(lambda self: self.dir / "work")
-    plan = property(lambda self: self.dir / "plan.parquet")
-    resolve_input = property(lambda self: self.dir / "resolve-input.parquet")
+    plan = property(lambda self: self.dir / "plan")  # a folder of Parquet parts
     staged = property(lambda self: self.dir / "staged.json")
     apply_times = property(lambda self: self.dir / "apply-times.txt")
     state_file = property(lambda self: self.dir / "state")

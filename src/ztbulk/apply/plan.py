@@ -1,19 +1,21 @@
 """Resolve: turn a job's valid rows into a plan, by batch joins against the registry.
 
-One DuckDB query per job (never a query per row, nor per batch: a batch join would scan the
-devices table once per batch). Each identifier kind is an equality join, so DuckDB hashes the
+One DuckDB query per range of 2M lines (never a query per row, nor per batch: a batch join
+would scan the devices table once per batch). It reads the rows straight from ingest's staged
+Parquet parts. Each identifier kind is an equality join, so DuckDB hashes the
 input and probes `devices` once: IMEI against `imei` and, for dual-SIM devices, `imei2`; MEID
 against `meid`; serial with model and manufacturer against the same three. The plan says, per
 row, which device it is, what to do (apply, unclaim, claim an existing device, create and
 claim, nothing, reject, skip) and which SPEC section 5 codes apply; SPEC section 4 is applied
 again to rows that reach the same device through different identifiers.
 
-The caller writes the plan to Parquet before anything changes, so a resumed job applies the
-same plan and reports the same outcomes as an uninterrupted one.
+The plan is written to Parquet before anything changes, so a resumed job applies the same plan
+and reports the same outcomes as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -24,7 +26,6 @@ import pyarrow.parquet as pq
 from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
 from ztbulk.registry.db import Registry
-from ztbulk.validate.rules import canonical_values
 
 # Boolean plan columns and the codes they stand for.
 FLAG_CODES = {
@@ -52,26 +53,48 @@ class Who:
     mode: Mode
 
 
-def resolve_input(valid_parts: list[Path], columns: dict[str, int], out: Path) -> Path:
-    """The valid rows as resolve needs them: line, kind, key, model, manufacturer, target."""
-    target = "profileid" if "profileid" in columns else "owner"
-    kind = pl.col("modemtype").str.to_uppercase()
-    frame = (
-        pl.scan_parquet(valid_parts)
-        .with_columns(canonical_values(columns))
-        .select(
-            "line",
-            kind=pl.when(pl.col("modemid").is_null()).then(pl.lit("SN")).otherwise(kind),
-            key=pl.when(pl.col("modemid").is_null())
-            .then(pl.col("serial"))
-            .otherwise(pl.col("modemid").str.to_uppercase()),
-            model=pl.col("model"),
-            manufacturer=pl.col("manufacturer"),
-            target=pl.col(target).cast(pl.Int64),
-        )
-    )
-    frame.sink_parquet(out)
-    return out
+@dataclass(frozen=True)
+class ResolveInput:
+    """The valid rows of a job as resolve reads them: straight from ingest's staged parts."""
+
+    parts: list[Path]  # staged valid rows: line, f*, h, target
+    columns: dict[str, int]  # canonical name -> field position
+    leave_out: Path  # Parquet of `line`s already skipped or rejected by section 4
+
+    def select(self) -> str:
+        """SQL of one range's rows: line, kind, key, model, manufacturer, target. Values are
+        trimmed and null where blank, as `validate.rules.canonical_values` makes them."""
+
+        def value(name: str) -> str:
+            if name not in self.columns:
+                return "NULL::VARCHAR"
+            return f"nullif(trim(f{self.columns[name]}, ' ' || chr(9)), '')"
+
+        mid, serial = value("modemid"), value("serial")
+        return f"""
+            SELECT line,
+                   CASE WHEN {mid} IS NULL THEN 'SN' ELSE upper({value("modemtype")}) END AS kind,
+                   CASE WHEN {mid} IS NULL THEN {serial} ELSE upper({mid}) END AS key,
+                   {value("model")} AS model, {value("manufacturer")} AS manufacturer, target
+            FROM read_parquet($parts)
+            WHERE line BETWEEN $lo AND $hi
+              AND line NOT IN (SELECT line FROM read_parquet($leave_out))"""
+
+    def lines(self) -> list[pl.Series]:
+        """Per part, the lines to resolve, sorted (the parts are in line order)."""
+        leave_out = pl.read_parquet(self.leave_out)["line"].implode()
+        keep = ~pl.col("line").is_in(leave_out)
+        return [pl.read_parquet(part, columns=["line"]).filter(keep)["line"] for part in self.parts]
+
+    def parts_between(self, lines: list[pl.Series], lo: int, hi: int) -> list[str]:
+        """The parts holding lines lo..hi (staged without statistics, which would let DuckDB
+        skip the others itself); any one part when none does, for the query's schema."""
+        held = [
+            str(part)
+            for part, kept in zip(self.parts, lines, strict=True)
+            if kept.len() and kept[0] <= hi and kept[-1] >= lo
+        ]
+        return held or [str(self.parts[0])]
 
 
 _DEVICE = "d.id, d.manufacturer, d.customer_id, d.reseller_id, d.configuration_id, d.kme"
@@ -166,95 +189,107 @@ FROM facts
 """
 
 
-def make_plan(reg: Registry, who: Who, input_path: Path, out: Path, batch_rows: int) -> list[int]:
-    """Resolve every row of `input_path` into the plan at `out`, sorted by line, each row with
-    its batch number; return the rows per batch.
+def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows: int) -> list[int]:
+    """Resolve every row into the plan: a folder of Parquet parts in line order, each row with
+    its batch number. Return the rows per batch.
 
-    Memory follows one line range, not the file: DuckDB writes each range's decisions to
-    Parquet; section 4 on resolved devices and the number of new devices are found from
-    narrow columns; the plan is then written range by range.
+    DuckDB resolves one line range per query and writes that range's part itself, so memory
+    follows one range, not the file. Section 4 on resolved devices and the ids of devices to
+    create need every range: the parts they touch (usually none) are rewritten afterwards.
     """
-    parts = _decide(reg, who, input_path, out.parent)
+    shutil.rmtree(out, ignore_errors=True)  # a plan left half-written by a crash
+    out.mkdir(parents=True)
+    per_part = rows.lines()
+    lines = pl.concat(per_part)
+    ranges = _line_ranges(lines)
+    parts = _decide(reg, who, rows, per_part, ranges=ranges, folder=out, batch_rows=batch_rows)
     decided = pl.scan_parquet(parts)
     twice = _same_device_twice(decided)
     new_ids = _new_device_ids(reg, decided)
-    offset, created = 0, 0
-    with _PlanWriter(out, batch_rows) as writer:
-        for part in parts:
-            rows = _with_duplicates(pl.read_parquet(part), twice)
-            create = pl.col("action") == "create"
-            creates = int(rows.select(create.sum()).item())
-            if creates:  # new devices take their ids in line order
-                index = (create.cum_sum() - 1 + created).clip(0, new_ids.len() - 1)
-                rows = rows.with_columns(
-                    device_id=pl.when(create)
-                    .then(pl.lit(new_ids).gather(index))
-                    .otherwise(pl.col("device_id"))
-                )
-            rows = rows.with_columns(
-                batch=((pl.int_range(pl.len()) + offset) // batch_rows).cast(pl.Int32)
-            )
-            writer.write(rows)
-            offset += rows.height
-            created += creates
-            part.unlink()
-    return [min(batch_rows, offset - start) for start in range(0, offset, batch_rows)]
+    if twice.height or new_ids.len():
+        _patch(parts, twice, new_ids)
+    total = lines.len()
+    return [min(batch_rows, total - start) for start in range(0, total, batch_rows)]
 
 
-class _PlanWriter:
-    """Appends ranges to one Parquet file, a row group per batch (apply reads one batch)."""
-
-    def __init__(self, out: Path, batch_rows: int) -> None:
-        self.out, self.batch_rows = out, batch_rows
-        self.writer: pq.ParquetWriter | None = None
-
-    def __enter__(self) -> _PlanWriter:
-        return self
-
-    def write(self, rows: pl.DataFrame) -> None:
-        table = rows.to_arrow()
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(
-                self.out,
-                table.schema,
-                compression="lz4",
-                # Statistics let apply skip to its batch; dictionaries pay only where values
-                # repeat (identifiers and line numbers don't).
-                write_statistics=["line", "batch"],
-                use_dictionary=["kind", "model", "manufacturer", "action"],
-            )
-        self.writer.write_table(table, row_group_size=self.batch_rows)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
+def plan_files(folder: Path) -> str:
+    """The plan's parts, as a glob that DuckDB and Polars both read."""
+    return str(folder / "*.parquet")
 
 
-def _decide(reg: Registry, who: Who, input_path: Path, folder: Path) -> list[Path]:
-    """The SQL decisions, one Parquet file per line range of about RESOLVE_ROWS rows, each
-    sorted by line: DuckDB then hashes one range at a time and only probes `devices`."""
+def _decide(
+    reg: Registry,
+    who: Who,
+    rows: ResolveInput,
+    per_part: list[pl.Series],
+    *,
+    ranges: list[tuple[int, int, int]],
+    folder: Path,
+    batch_rows: int,
+) -> list[Path]:
+    """The SQL decisions, one part per line range (first line, last line, rows before it),
+    sorted by line: DuckDB hashes one range at a time and only probes `devices`."""
     decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
-    sql = (
-        "WITH input AS (SELECT * FROM read_parquet($input) WHERE line BETWEEN $lo AND $hi), "
-        f"{_MATCHES} {decide} ORDER BY line"
-    )
-    params: dict[str, object] = {"input": str(input_path), "account": who.account_id}
+    sql = f"""
+        SELECT *, false AS dup_conflict, false AS dup_row,
+               ((row_number() OVER (ORDER BY line) - 1 + $offset) // $batch_rows)::INTEGER
+                   AS batch
+        FROM (WITH input AS ({rows.select()}), {_MATCHES} {decide}) decided
+        ORDER BY line"""
+    params: dict[str, object] = {
+        "leave_out": str(rows.leave_out),
+        "account": who.account_id,
+        "batch_rows": batch_rows,
+    }
     if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
     parts = []
-    for i, (lo, hi) in enumerate(_line_ranges(input_path)):
-        part = folder / f"decided-{i:04d}.parquet"
-        reg.con.sql(sql, params=params | {"lo": lo, "hi": hi}).write_parquet(str(part))
+    for i, (lo, hi, offset) in enumerate(ranges):
+        part = folder / f"part-{i:04d}.parquet"
+        parts_read = rows.parts_between(per_part, lo, hi)
+        ranged = params | {"lo": lo, "hi": hi, "offset": offset, "parts": parts_read}
+        # Row groups of one batch each, so that apply reads only its own.
+        reg.con.sql(sql, params=ranged).write_parquet(
+            str(part), compression="lz4", row_group_size=batch_rows
+        )
         parts.append(part)
     return parts
 
 
-def _line_ranges(input_path: Path) -> list[tuple[int, int]]:
-    lines = pl.scan_parquet(input_path).select("line").collect()["line"].sort()
+def _line_ranges(lines: pl.Series) -> list[tuple[int, int, int]]:
+    """(first line, last line, rows before) of consecutive ranges of RESOLVE_ROWS rows."""
     if not lines.len():
-        return [(0, -1)]
+        return [(0, -1, 0)]
     bounds = [*lines.gather_every(RESOLVE_ROWS).to_list(), lines[-1] + 1]
-    return [(lo, hi - 1) for lo, hi in pairwise(bounds)]
+    return [(lo, hi - 1, i * RESOLVE_ROWS) for i, (lo, hi) in enumerate(pairwise(bounds))]
+
+
+def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series) -> None:
+    """Rewrite the parts holding section 4 duplicates on devices or devices to create (new
+    devices take their ids in line order)."""
+    created = 0
+    for part in parts:
+        rows = pl.read_parquet(part)
+        create = pl.col("action") == "create"
+        creates = int(rows.select(create.sum()).item())
+        if not creates and not rows["line"].is_in(twice["line"].implode()).any():
+            continue
+        rows = _with_duplicates(rows, twice)
+        if creates:
+            index = (create.cum_sum() - 1 + created).clip(0, new_ids.len() - 1)
+            rows = rows.with_columns(
+                device_id=pl.when(create)
+                .then(pl.lit(new_ids).gather(index))
+                .otherwise(pl.col("device_id"))
+            )
+            created += creates
+        tmp = part.with_suffix(".tmp")
+        rows.write_parquet(tmp, compression="lz4", row_group_size=_rows_per_group(part))
+        tmp.replace(part)
+
+
+def _rows_per_group(part: Path) -> int:
+    return int(pq.ParquetFile(part).metadata.row_group(0).num_rows)
 
 
 def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:
@@ -273,14 +308,16 @@ def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _with_duplicates(rows: pl.DataFrame, twice: pl.DataFrame) -> pl.DataFrame:
-    """Mark this range's rows found by `_same_device_twice`: a conflict rejects, a repeat
+    """Mark this part's rows found by `_same_device_twice`: a conflict rejects, a repeat
     skips."""
-    if twice.height:
-        rows = rows.join(twice, on="line", how="left", maintain_order="left")
-        rows = rows.with_columns(pl.col("dup_conflict", "dup_row").fill_null(False))
-    else:
-        rows = rows.with_columns(dup_conflict=pl.lit(False), dup_row=pl.lit(False))
-    return rows.with_columns(
+    if not twice.height:
+        return rows
+    found = twice.rename({"dup_conflict": "conflict", "dup_row": "repeat"})
+    rows = rows.join(found, on="line", how="left", maintain_order="left").with_columns(
+        dup_conflict=pl.col("conflict").fill_null(False),
+        dup_row=pl.col("repeat").fill_null(False),
+    )
+    return rows.drop("conflict", "repeat").with_columns(
         action=pl.when("dup_conflict")
         .then(pl.lit("reject"))
         .when("dup_row")

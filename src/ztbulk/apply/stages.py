@@ -19,7 +19,7 @@ import polars as pl
 
 from ztbulk.apply import jobs
 from ztbulk.apply.execute import apply_batch
-from ztbulk.apply.plan import FLAG_CODES, Who, make_plan, resolve_input
+from ztbulk.apply.plan import FLAG_CODES, ResolveInput, Who, make_plan, plan_files
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor, Mode
 from ztbulk.frames import merge_by_line
@@ -82,15 +82,11 @@ def _resolve(
     reg: Registry, folder: jobs.JobFolder, spec: jobs.JobSpec, staged: Staged
 ) -> list[int]:
     assert staged.header is not None and staged.header.mode is not None
-    valid_parts = [valid for _, valid in staged.parts]
-    input_path = resolve_input(valid_parts, staged.header.columns, folder.resolve_input)
-    if staged.duplicates.height:  # rows already skipped or rejected by section 4 stay out
-        dup_lines = staged.duplicates["line"].implode()
-        kept = input_path.with_name("resolve-kept.parquet")
-        pl.scan_parquet(input_path).filter(~pl.col("line").is_in(dup_lines)).sink_parquet(kept)
-        kept.replace(input_path)
+    leave_out = folder.work / "resolve-leave-out.parquet"  # rows section 4 already decided
+    staged.duplicates.select("line").write_parquet(leave_out)
+    rows = ResolveInput([valid for _, valid in staged.parts], staged.header.columns, leave_out)
     who = Who(spec.who, spec.account_id, staged.header.mode)
-    return make_plan(reg, who, input_path, folder.plan, BATCH_ROWS)
+    return make_plan(reg, who, rows, folder.plan, BATCH_ROWS)
 
 
 def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
@@ -100,7 +96,7 @@ def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
     started = time.perf_counter()
     with opener(spec.db) as reg:
         jobs.set_state(reg, job_id, jobs.APPLYING, folder)
-        applied = apply_batch(reg, job_id, folder.plan, batch, reseller)
+        applied = apply_batch(reg, job_id, plan_files(folder.plan), batch, reseller)
     if applied:  # seconds per applied batch, summed into report.json by finalize
         with folder.apply_times.open("a", encoding="utf-8") as f:
             f.write(f"{batch} {time.perf_counter() - started:.4f}\n")
@@ -115,7 +111,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
     # Read per batch by line range (the plan is sorted by line): memory stays per batch.
-    plan = pl.scan_parquet(folder.plan) if folder.plan.exists() else None
+    plan = pl.scan_parquet(plan_files(folder.plan)) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
         for checked, valid in staged.batches():
