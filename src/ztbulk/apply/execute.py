@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ztbulk.registry.db import Registry
 
-_BATCH = "(SELECT * FROM read_parquet($plan) WHERE batch = $batch)"
+_BATCH = "(SELECT * FROM read_parquet($plan) WHERE line BETWEEN $lo AND $hi)"
 # Each statement sees the batch's plan rows as `p`.
 _STATEMENTS = {
     # Customer, profileid mode: set the configuration.
@@ -39,18 +39,26 @@ _STATEMENTS = {
 }
 
 
-def apply_batch(reg: Registry, job_id: str, plan: str, batch: int, reseller: int | None) -> bool:
-    """Apply `batch` of the plan (`plan`: its parts, a glob) unless the ledger says it is
-    done; True if it was applied."""
+def apply_batch(
+    reg: Registry,
+    job_id: str,
+    batch: int,
+    *,
+    plan: str,
+    lines: tuple[int, int],
+    reseller: int | None,
+) -> bool:
+    """Apply `batch` of the plan (`plan`: its parts, a glob; `lines`: the batch's first and
+    last line) unless the ledger says it is done; True if it was applied."""
     with reg.transaction() as con:
         state = con.execute(
             "SELECT state FROM job_batches WHERE job_id = ? AND batch = ?", [job_id, batch]
         ).fetchall()
         if state and state[0][0] == "done":
             return False
-        # Read straight from the plan (its row groups are batches): each statement reads only
-        # the columns it needs, far cheaper than copying the batch into a table first.
-        rows = {"plan": plan, "batch": batch}
+        # Read straight from the plan (sorted by line, in row groups of a batch): each statement
+        # reads only the columns it needs, far cheaper than copying the batch into a table.
+        rows = {"plan": plan, "lo": lines[0], "hi": lines[1]}
         found = con.execute(f"SELECT DISTINCT action FROM {_BATCH}", rows).fetchall()
         # Each statement joins the batch against every device: run only those whose action
         # the batch holds (a customer's file has one or two of the four).

@@ -15,6 +15,7 @@ and reports the same outcomes as an uninterrupted one.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from itertools import pairwise
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 
 from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
+from ztbulk.frames import repeated_values
 from ztbulk.registry.db import Registry
 
 # Boolean plan columns and the codes they stand for.
@@ -42,6 +44,7 @@ FLAG_CODES = {
 
 
 RESOLVE_ROWS = 2_000_000  # rows resolved per query
+BATCHES = "batches.json"  # in the plan folder: [first line, last line] per batch
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,8 @@ FROM facts
 
 
 def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows: int) -> list[int]:
-    """Resolve every row into the plan: a folder of Parquet parts in line order, each row with
-    its batch number. Return the rows per batch.
+    """Resolve every row into the plan: a folder of Parquet parts in line order, and the line
+    range of each batch (`batches.json`, written last). Return the rows per batch.
 
     DuckDB resolves one line range per query and writes that range's part itself, so memory
     follows one range, not the file. Section 4 on resolved devices and the ids of devices to
@@ -201,13 +204,15 @@ def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows
     out.mkdir(parents=True)
     per_part = rows.lines()
     lines = pl.concat(per_part)
-    ranges = _line_ranges(lines)
+    ranges = _line_ranges(lines, RESOLVE_ROWS)
     parts = _decide(reg, who, rows, per_part, ranges=ranges, folder=out, batch_rows=batch_rows)
     decided = pl.scan_parquet(parts)
     twice = _same_device_twice(decided)
     new_ids = _new_device_ids(reg, decided)
     if twice.height or new_ids.len():
         _patch(parts, twice, new_ids)
+    batches = _line_ranges(lines, batch_rows) if lines.len() else []
+    (out / BATCHES).write_text(json.dumps(batches), encoding="utf-8")
     total = lines.len()
     return [min(batch_rows, total - start) for start in range(0, total, batch_rows)]
 
@@ -217,38 +222,38 @@ def plan_files(folder: Path) -> str:
     return str(folder / "*.parquet")
 
 
+def batch_lines(folder: Path, batch: int) -> tuple[int, int]:
+    """The first and last line of a batch of the plan in `folder`."""
+    lo, hi = json.loads((folder / BATCHES).read_text(encoding="utf-8"))[batch]
+    return int(lo), int(hi)
+
+
 def _decide(
     reg: Registry,
     who: Who,
     rows: ResolveInput,
     per_part: list[pl.Series],
     *,
-    ranges: list[tuple[int, int, int]],
+    ranges: list[tuple[int, int]],
     folder: Path,
     batch_rows: int,
 ) -> list[Path]:
-    """The SQL decisions, one part per line range (first line, last line, rows before it),
-    sorted by line: DuckDB hashes one range at a time and only probes `devices`."""
+    """The SQL decisions, one part per line range (first line, last line), sorted by line:
+    DuckDB hashes one range at a time and only probes `devices`."""
     decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
     sql = f"""
-        SELECT *, false AS dup_conflict, false AS dup_row,
-               ((row_number() OVER (ORDER BY line) - 1 + $offset) // $batch_rows)::INTEGER
-                   AS batch
+        SELECT *, false AS dup_conflict, false AS dup_row
         FROM (WITH input AS ({rows.select()}), {_MATCHES} {decide}) decided
         ORDER BY line"""
-    params: dict[str, object] = {
-        "leave_out": str(rows.leave_out),
-        "account": who.account_id,
-        "batch_rows": batch_rows,
-    }
+    params: dict[str, object] = {"leave_out": str(rows.leave_out), "account": who.account_id}
     if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
     parts = []
-    for i, (lo, hi, offset) in enumerate(ranges):
+    for i, (lo, hi) in enumerate(ranges):
         part = folder / f"part-{i:04d}.parquet"
         parts_read = rows.parts_between(per_part, lo, hi)
-        ranged = params | {"lo": lo, "hi": hi, "offset": offset, "parts": parts_read}
-        # Row groups of one batch each, so that apply reads only its own.
+        ranged = params | {"lo": lo, "hi": hi, "parts": parts_read}
+        # Sorted by line, in row groups of a batch: apply reads only its own batch's.
         reg.con.sql(sql, params=ranged).write_parquet(
             str(part), compression="lz4", row_group_size=batch_rows
         )
@@ -256,12 +261,12 @@ def _decide(
     return parts
 
 
-def _line_ranges(lines: pl.Series) -> list[tuple[int, int, int]]:
-    """(first line, last line, rows before) of consecutive ranges of RESOLVE_ROWS rows."""
+def _line_ranges(lines: pl.Series, size: int) -> list[tuple[int, int]]:
+    """(first line, last line) of consecutive ranges of `size` of the sorted `lines`."""
     if not lines.len():
-        return [(0, -1, 0)]
-    bounds = [*lines.gather_every(RESOLVE_ROWS).to_list(), lines[-1] + 1]
-    return [(lo, hi - 1, i * RESOLVE_ROWS) for i, (lo, hi) in enumerate(pairwise(bounds))]
+        return [(0, -1)]
+    bounds = [*lines.gather_every(size).to_list(), lines[-1] + 1]
+    return [(lo, hi - 1) for lo, hi in pairwise(bounds)]
 
 
 def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series) -> None:
@@ -299,7 +304,11 @@ def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:
     """
     live = decided.filter((pl.col("action") != "reject") & pl.col("device_id").is_not_null())
     device_ids = live.select("device_id").collect().to_series()
-    repeated = device_ids.filter(device_ids.is_duplicated()).unique()
+    repeated = repeated_values(device_ids)
+    if not repeated.len():  # the usual case: no second read of the plan
+        return pl.DataFrame(
+            schema={"line": pl.Int64, "dup_conflict": pl.Boolean, "dup_row": pl.Boolean}
+        )
     rows = live.filter(pl.col("device_id").is_in(repeated.implode()))
     by_device = pl.col("device_id")
     conflict = pl.col("target").min().over(by_device) != pl.col("target").max().over(by_device)

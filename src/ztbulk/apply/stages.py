@@ -19,7 +19,14 @@ import polars as pl
 
 from ztbulk.apply import jobs
 from ztbulk.apply.execute import apply_batch
-from ztbulk.apply.plan import FLAG_CODES, ResolveInput, Who, make_plan, plan_files
+from ztbulk.apply.plan import (
+    FLAG_CODES,
+    ResolveInput,
+    Who,
+    batch_lines,
+    make_plan,
+    plan_files,
+)
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor, Mode
 from ztbulk.frames import merge_by_line
@@ -96,7 +103,10 @@ def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
     started = time.perf_counter()
     with opener(spec.db) as reg:
         jobs.set_state(reg, job_id, jobs.APPLYING, folder)
-        applied = apply_batch(reg, job_id, plan_files(folder.plan), batch, reseller)
+        lines = batch_lines(folder.plan, batch)
+        applied = apply_batch(
+            reg, job_id, batch, plan=plan_files(folder.plan), lines=lines, reseller=reseller
+        )
     if applied:  # seconds per applied batch, summed into report.json by finalize
         with folder.apply_times.open("a", encoding="utf-8") as f:
             f.write(f"{batch} {time.perf_counter() - started:.4f}\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ztbulk.codes import Code, mask_of
+from ztbulk.frames import repeated_values
 from ztbulk.validate.rules import canonical_values, identity
 
 DUPLICATE_ROW = mask_of(Code.DUPLICATE_ROW)
@@ -52,11 +53,11 @@ class DuplicateFinder:
 
     def _partition(self, p: int, k: int) -> pl.DataFrame:
         scan = pl.scan_parquet(self.parts).filter(pl.col("h") % k == p)
-        repeated = scan.group_by("h").agg(pl.len()).filter(pl.col("len") > 1).select("h").collect()
-        if not repeated.height:
+        repeated = repeated_values(scan.select("h").collect().to_series())
+        if not repeated.len():
             return empty_duplicates()
         candidates = (
-            scan.filter(pl.col("h").is_in(repeated["h"].implode()))
+            scan.filter(pl.col("h").is_in(repeated.implode()))
             .with_columns(canonical_values(self.columns))
             .select("line", "target", identity=identity())
         )
