@@ -53,11 +53,11 @@ def check(
         )
         names = staged.header.names if staged.header else []
         with timer("write"), OutputWriter(out, names) as writer:
-            for failing, valid in staged.batches(columns=["line"]):
-                plain = valid.select(
+            for batch in staged.batches():
+                plain = batch.valid.to_frame().select(
                     "line", outcome=pl.lit(Outcome.VALID.value), device_id=pl.lit(None, pl.Int64)
                 )
-                writer.write(plain, failing)
+                writer.write(plain, batch.failing)
         writer.fill(report)
         report.timings = timer.seconds
         (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")

@@ -39,39 +39,46 @@ class Staged:
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per batch
     duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
 
-    def batches(
-        self, columns: list[str] | None = None
-    ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-        """Per batch: (failing rows rendered, duplicates included; valid rows, duplicates not).
-
-        Failing rows carry line, outcome, codes, message, mask and f*. Valid rows carry
-        `columns` of line, f*, h and target (all of them by default; `check` needs only line).
-        """
+    def batches(self) -> Iterator[Batch]:
+        """Per ingest batch, in line order: its failing rows (rendered, duplicates included)
+        and the lines of its valid rows (duplicates not)."""
         for failing_part, valid_part in self.parts:
-            failing = pl.read_parquet(failing_part)
-            valid = pl.read_parquet(valid_part, columns=columns)
-            if self.duplicates.height and valid.height:
-                valid, failing = _split_duplicates(valid, failing, valid_part, self.duplicates)
-            yield failing, valid
+            batch = Batch(
+                pl.read_parquet(failing_part),
+                pl.read_parquet(valid_part, columns=["line"])["line"],
+                valid_part,
+            )
+            if self.duplicates.height and batch.valid.len():
+                batch = _split_duplicates(batch, self.duplicates)
+            yield batch
 
 
-def _split_duplicates(
-    valid: pl.DataFrame, failing: pl.DataFrame, valid_part: Path, duplicates: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Move this batch's duplicate rows from `valid` into `failing`, rendered."""
-    here = duplicates.filter(pl.col("line").is_between(valid["line"][0], valid["line"][-1]))
+@dataclass(frozen=True)
+class Batch:
+    failing: pl.DataFrame  # line, outcome, codes, message, mask and f*
+    valid: pl.Series  # the lines of valid rows
+    valid_part: Path  # every column of the valid rows: line, f*, h, target
+
+    def values(self, lines: pl.Series) -> pl.DataFrame:
+        """line and f* of some of the valid rows (read only when they need rendering)."""
+        scan = pl.scan_parquet(self.valid_part).filter(pl.col("line").is_in(lines.implode()))
+        return scan.select("line", FIELDS).collect()
+
+
+def _split_duplicates(batch: Batch, duplicates: pl.DataFrame) -> Batch:
+    """Move this batch's duplicate rows from its valid rows into its failing rows, rendered."""
+    here = duplicates.filter(pl.col("line").is_between(batch.valid[0], batch.valid[-1]))
     if not here.height:
-        return valid, failing
-    lines = here["line"].implode()
-    dup_rows = (
-        pl.scan_parquet(valid_part)
-        .filter(pl.col("line").is_in(lines))
-        .select("line", FIELDS)
-        .collect()
-        .join(here.rename({"dup_mask": "mask"}), on="line", maintain_order="left")
+        return batch
+    dup_rows = batch.values(here["line"]).join(
+        here.rename({"dup_mask": "mask"}), on="line", maintain_order="left"
     )
-    dup_rows = render(dup_rows).select(failing.columns)
-    return valid.filter(~pl.col("line").is_in(lines)), merge_by_line(failing, dup_rows)
+    dup_rows = render(dup_rows).select(batch.failing.columns)
+    return Batch(
+        merge_by_line(batch.failing, dup_rows),
+        batch.valid.filter(~batch.valid.is_in(here["line"].implode())),
+        batch.valid_part,
+    )
 
 
 @dataclass

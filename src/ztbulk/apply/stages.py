@@ -29,8 +29,9 @@ from ztbulk.apply.plan import (
 )
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor, Mode
+from ztbulk.errors import InternalError
 from ztbulk.frames import merge_by_line
-from ztbulk.ingest import Ingest, Staged, Timer, file_facts
+from ztbulk.ingest import Batch, Ingest, Staged, Timer, file_facts
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.header import Header
 from ztbulk.registry.db import Registry
@@ -124,9 +125,9 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     plan = pl.scan_parquet(plan_files(folder.plan)) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
-        for checked, valid in staged.batches():
-            plain, resolved = _plan_rows(valid, plan, staged.header)
-            failing = checked.with_columns(device_id=pl.lit(None, pl.Int64))
+        for batch in staged.batches():
+            plain, resolved = _plan_rows(batch, plan, staged.header)
+            failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
             if resolved.height:
                 failing = merge_by_line(failing, resolved.select(failing.columns))
             writer.write(plain, failing)
@@ -145,39 +146,41 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
 
 
 def _plan_rows(
-    valid: pl.DataFrame, plan_scan: pl.LazyFrame | None, header: Header | None
+    batch: Batch, plan_scan: pl.LazyFrame | None, header: Header | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
     empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
-    if plan_scan is None or header is None or not valid.height:
+    if plan_scan is None or header is None or not batch.valid.len():
         return empty, pl.DataFrame()
-    first, last = valid["line"][0], valid["line"][-1]
-    plan = plan_scan.filter(pl.col("line").is_between(first, last)).collect()
+    between = pl.col("line").is_between(batch.valid[0], batch.valid[-1])
     flags = [
         pl.when(pl.col(f)).then(pl.lit(1 << c.bit, pl.UInt64)).otherwise(0)
         for f, c in FLAG_CODES.items()
     ]
+    # The plan holds exactly the batch's valid rows: resolve left out the same duplicates.
     rows = (
-        valid.select("line", FIELDS)
-        .join(
-            plan.select("line", "device_id", "action", *FLAG_CODES),
-            on="line",
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(
+        plan_scan.filter(between)
+        .select(
+            "line",
+            "device_id",
             mask=pl.sum_horizontal(flags).cast(pl.UInt64),
-            action_outcome=pl.col("action").replace_strict(
+            outcome=pl.col("action").replace_strict(
                 {k: v.value for k, v in ACTION_OUTCOME.items()}
             ),
         )
+        .collect()
     )
-    plain = rows.filter(pl.col("mask") == 0).select(
-        "line", outcome="action_outcome", device_id="device_id"
-    )
-    coded = rows.filter(pl.col("mask") != 0).with_columns(canonical_values(header.columns))
-    coded = render(coded).with_columns(outcome=pl.col("action_outcome"))
-    return plain, coded.select(*RENDERED, "mask", FIELDS, "device_id")
+    if rows.height != batch.valid.len():
+        raise InternalError(f"The plan does not hold the rows of lines {batch.valid[0]} on.")
+    plain = rows.filter(pl.col("mask") == 0).select("line", "outcome", "device_id")
+    coded = rows.filter(pl.col("mask") != 0)
+    if not coded.height:
+        return plain, pl.DataFrame()
+    # Values are read only for the rows whose messages quote them.
+    coded = coded.join(batch.values(coded["line"]), on="line", maintain_order="left")
+    planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
+    coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))
+    return plain, coded.with_columns(outcome=planned).select(*RENDERED, "mask", FIELDS, "device_id")
 
 
 def _new_report(spec: jobs.JobSpec, folder: jobs.JobFolder, catalog: str) -> CheckReport:
