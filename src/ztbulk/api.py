@@ -12,6 +12,7 @@ from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
 from ztbulk.ingest import Ingest, Progress, Timer, file_facts
 from ztbulk.parse import ParseConfig
+from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import OutputWriter
 from ztbulk.validate import Catalog
@@ -53,7 +54,7 @@ def check(
         )
         names = staged.header.names if staged.header else []
         with timer("write"), OutputWriter(out, names) as writer:
-            for batch in staged.batches():
+            for batch in prefetch(staged.batches()):
                 plain = batch.valid.to_frame().select(
                     "line", outcome=pl.lit(Outcome.VALID.value), device_id=pl.lit(None, pl.Int64)
                 )

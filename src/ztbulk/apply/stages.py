@@ -34,6 +34,7 @@ from ztbulk.frames import merge_by_line
 from ztbulk.ingest import Batch, Ingest, Staged, Timer, file_facts
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.header import Header
+from ztbulk.parse.prefetch import prefetch
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.html import write_html
@@ -125,7 +126,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     plan = pl.scan_parquet(plan_files(folder.plan)) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
-        for batch in staged.batches():
+        for batch in prefetch(staged.batches()):
             plain, resolved = _plan_rows(batch, plan, staged.header)
             failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
             if resolved.height:
