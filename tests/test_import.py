@@ -290,6 +290,43 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
         assert outcomes(resumed.report.out_dir).equals(expected)  # type: ignore[union-attr]
 
 
+def test_an_apply_message_goes_on_with_pending_batches(
+    tmp_path: Path, env: tuple[Path, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Holding the registry, one apply message applies the job's other pending batches too
+    (each in its own transaction); the later messages of those batches change nothing. With
+    no time to hold on, a message applies its own batch only."""
+    db, s = env
+    monkeypatch.setattr(stages, "BATCH_ROWS", 50)
+    chosen = devices(db, s.customer_id).head(200)
+    config = s.configuration_ids[1]
+    src = write(tmp_path, HEADER, rows_for(chosen, str(config)))
+    spool = tmp_path / "spool-hold"
+    job = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db, spool=spool,
+                      wait=False).job_id  # fmt: skip
+    with Registry.open(db) as reg:
+        held = lambda _db: nullcontext(reg)  # noqa: E731 - the embedded runner's opener
+        assert stages.plan(held, spool, job) == [0, 1, 2, 3]
+        assert stages.apply_from(held, spool, job, 2, hold_s=0) == ([2], 3)
+        assert stages.apply_from(held, spool, job, 1) == ([1, 0, 3], 0)
+        assert stages.apply_from(held, spool, job, 3) == ([], 0)  # its batch was applied
+    after = devices(db, s.customer_id).filter(pl.col("id").is_in(chosen["id"].implode()))
+    assert after["configuration_id"].to_list() == [config] * 200
+
+
+def test_one_finalize_at_a_time(tmp_path: Path) -> None:
+    """The finalize lock: a second holder is turned away until the first lets go."""
+    folder = ledger.JobFolder(tmp_path, "job")
+    folder.dir.mkdir()
+    with (
+        ledger.exclusive(folder, "finalize") as first,
+        ledger.exclusive(folder, "finalize") as second,
+    ):
+        assert first and not second
+    with ledger.exclusive(folder, "finalize") as again:
+        assert again
+
+
 def test_cli_import_jobs_and_status_page(
     tmp_path: Path, env: tuple[Path, Seeded], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,12 +10,15 @@ reached, which is where `job resume` continues.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +130,22 @@ def submit(
     tmp.replace(folder.spec_file)
     register(reg, folder)
     return spec
+
+
+@contextmanager
+def exclusive(folder: JobFolder, name: str) -> Iterator[bool]:
+    """Try to hold the job's lock `name` (an flock, so a dead holder's is released); yields
+    whether this caller holds it. Threads and processes alike are kept apart."""
+    with (folder.dir / f"{name}.lock").open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def register(reg: Registry, folder: JobFolder) -> None:

@@ -1,8 +1,9 @@
 """Dramatiq actors of the import job, the embedded runner and the distributed worker.
 
 Messages carry job ids (and batch numbers), never rows. Three actors chain a job: `plan`
-(ingest + resolve, then one `apply` message per batch), `apply` (one batch in one transaction;
-the one that leaves no batch pending sends `finalize`) and `finalize` (the outputs). Completion
+(ingest + resolve, then one `apply` message per batch), `apply` (its batch in one transaction,
+then, while it holds the registry, further pending batches, each in its own; the message that
+leaves no batch pending sends `finalize`) and `finalize` (the outputs). Completion
 is tracked in the ledger, not with group callbacks, which never fire when a child fails for good.
 
 Embedded mode (the default): a StubBroker and an in-process Worker, using the registry the
@@ -103,19 +104,23 @@ def declare(broker: dramatiq.Broker) -> Actors:
 
     def apply_batch(job_id: str, batch: int) -> None:
         rt = runtime()
-        if stages.apply_one(rt.opener, rt.root, job_id, batch):
-            rt.say(f"job {job_id}: batch {batch} applied")
-        with rt.opener(jobs.JobFolder(rt.root, job_id).spec().db) as reg:
-            pending = jobs.pending_batches(reg, job_id)
+        applied, pending = stages.apply_from(rt.opener, rt.root, job_id, batch)
+        for done in applied:
+            rt.say(f"job {job_id}: batch {done} applied")
         if not pending:
             actors.finalize.send(job_id)
 
     def finalize_job(job_id: str) -> None:
         rt = runtime()
-        if jobs.JobFolder(rt.root, job_id).state() == jobs.DONE:
-            return  # a second finalize message (batches finished together, or redelivery)
-        rt.say(f"job {job_id}: writing the reports")
-        stages.finalize(rt.opener, rt.root, job_id)
+        folder = jobs.JobFolder(rt.root, job_id)
+        # Every apply message that finds no batch pending sends one of these: the first takes
+        # the job's finalize lock, the others end here (a dead holder's lock is released with
+        # its process, and its own message comes back after the heartbeat timeout).
+        with jobs.exclusive(folder, "finalize") as mine:
+            if not mine or folder.state() == jobs.DONE:
+                return
+            rt.say(f"job {job_id}: writing the reports")
+            stages.finalize(rt.opener, rt.root, job_id)
 
     def job_failed(message: dict[str, Any], exception: dict[str, Any]) -> None:
         """A message of the job failed for good: tell watchers. The ledger keeps the state the
