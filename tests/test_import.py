@@ -7,6 +7,7 @@ outcomes (outcomes.parquet) and the registry state against what the rows asked f
 from __future__ import annotations
 
 import email
+import hashlib
 import email.policy
 import shutil
 import subprocess
@@ -91,6 +92,7 @@ def test_customer_applies_configurations(tmp_path: Path, env: tuple[Path, Seeded
     )
     got = outcomes(result.report.out_dir)
     assert got["device_id"].to_list() == mine.head(100)["id"].to_list()
+    assert result.report.file.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
     # The same file again applies nothing.
     again = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db)
     assert again.report is not None and set(again.report.outcomes) == {"unchanged"}

@@ -92,12 +92,13 @@ class Ingest:
     config: ParseConfig
     timer: Timer
     progress: Progress | None = None
+    sha256: str | None = None  # known already (an import's spooled input): not hashed again
 
     def run(self, report: CheckReport) -> Staged:
         """Fill `report` (file facts, issues, rows, blank) and stage the batches."""
         with self.timer("source"):
             source = open_source(self.path, self.work, self.config)
-            sha = Sha256(self.path)
+            sha = None if self.sha256 else Sha256(self.path)
             header = None if source.issues else _header(source, self.actor)
         report.file = file_facts(self.path, source, header)
         report.mode = header.mode.value if header and header.mode else None
@@ -106,7 +107,7 @@ class Ingest:
         staged = Staged(usable)
         if usable is not None:
             self._stage(staged, source, report)
-        report.file.sha256 = sha.hexdigest()
+        report.file.sha256 = sha.hexdigest() if sha else str(self.sha256)
         return staged
 
     def _stage(self, staged: Staged, source: Source, report: CheckReport) -> None:

@@ -76,7 +76,13 @@ def plan(opener: Opener, root: Path, job_id: str, config: ParseConfig | None = N
     report = _new_report(spec, folder, catalog.source)
     jobs.remove_work(folder)
     staged = Ingest(
-        folder.input, spec.who, catalog, folder.work, config or ParseConfig(), timer
+        folder.input,
+        spec.who,
+        catalog,
+        folder.work,
+        config or ParseConfig(),
+        timer,
+        sha256=spec.sha256,  # hashed when spooled
     ).run(report)
     batches: list[int] = []
     with opener(spec.db) as reg:
