@@ -7,8 +7,8 @@ outcomes (outcomes.parquet) and the registry state against what the rows asked f
 from __future__ import annotations
 
 import email
-import hashlib
 import email.policy
+import hashlib
 import shutil
 import subprocess
 from contextlib import nullcontext
