@@ -214,6 +214,36 @@ def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -
     assert "MANUFACTURER_MISMATCH" in got["codes"].to_list()[2]
 
 
+def test_an_identifier_of_several_devices_resolves_to_one(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    """An IMEI that is one device's first IMEI and another's second resolves to the first; a
+    serial (with model and maker) of two devices resolves to the lower id. One row, one
+    outcome, whatever the registry holds."""
+    db, s = env
+    first = devices(db, s.customer_id, "imei IS NOT NULL AND NOT kme").row(0, named=True)
+    serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").row(0, named=True)
+    with Registry.open(db) as reg:
+        copy = "model, manufacturer, customer_id, reseller_id, configuration_id"
+        for column, value in (("imei2", first["imei"]), ("serial", serial["serial"])):
+            reg.con.execute(
+                f"INSERT INTO devices (id, {column}, {copy}) SELECT nextval('device_ids'), ?, "
+                f"{copy} FROM devices WHERE id = ?",
+                [value, first["id"] if column == "imei2" else serial["id"]],
+            )
+    cfg = s.configuration_ids[0]
+    rows = [
+        f"IMEI,{first['imei']},,{first['model']},{first['manufacturer']},ZERO_TOUCH,{cfg}",
+        f",,{serial['serial']},{serial['model']},{serial['manufacturer']},ZERO_TOUCH,{cfg}",
+    ]
+    result = import_file(
+        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+    )
+    got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
+    assert got["device_id"].to_list() == [first["id"], serial["id"]]
+    assert got["codes"].to_list() == [[], []]  # not SECONDARY_IMEI, not a duplicate
+
+
 def test_same_device_through_two_identifiers(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
     db, s = env
     d = devices(db, s.customer_id, "imei2 IS NOT NULL").head(2)

@@ -109,27 +109,29 @@ matches AS (
         JOIN devices d ON d.imei = i.key WHERE i.kind = 'IMEI'
     UNION ALL
     SELECT i.line, 2, true, {_DEVICE} FROM input i
-        JOIN devices d ON d.imei2 = i.key WHERE i.kind = 'IMEI'
+        JOIN devices d ON d.imei2 = i.key WHERE i.kind = 'IMEI' AND d.imei2 IS NOT NULL
     UNION ALL
     SELECT i.line, 1, false, {_DEVICE} FROM input i
-        JOIN devices d ON upper(d.meid) = i.key WHERE i.kind = 'MEID'
+        JOIN devices d ON upper(d.meid) = i.key WHERE i.kind = 'MEID' AND d.meid IS NOT NULL
     UNION ALL
     SELECT i.line, 1, false, {_DEVICE} FROM input i
         JOIN devices d ON d.serial = i.key
             AND lower(d.model) = lower(i.model) AND lower(d.manufacturer) = lower(i.manufacturer)
-        WHERE i.kind = 'SN'
+        WHERE i.kind = 'SN' AND d.serial IS NOT NULL
 ),
 -- Per line, the match by first IMEI before second IMEI, then the lowest device id: the
--- smallest (pri, id) packed in one BIGINT (ids come from a sequence, far below 2^56), found
--- by a plain min per line and joined back
--- (several times faster than arg_min over a struct).
+-- smallest (pri, id) packed in one BIGINT (ids come from a sequence, far below 2^56). Only
+-- the few lines matched more than once need it, and a plain min per line, joined back, is
+-- several times faster than arg_min over a struct.
 ranked AS (SELECT *, (pri::BIGINT << 56) + id AS rank FROM matches),
-firsts AS (SELECT line, min(rank) AS rank FROM ranked GROUP BY line),
+several AS (SELECT line FROM matches GROUP BY line HAVING count(*) > 1),
+firsts AS (SELECT line, min(rank) AS rank FROM ranked SEMI JOIN several USING (line) GROUP BY line),
 best AS (
     SELECT r.line, r.second, r.id AS device_id, r.manufacturer AS d_manufacturer,
            r.customer_id AS d_customer, r.reseller_id AS d_reseller,
            r.configuration_id AS d_config, r.kme AS d_kme
-    FROM ranked r JOIN firsts f ON f.line = r.line AND f.rank = r.rank
+    FROM ranked r LEFT JOIN firsts f ON f.line = r.line
+    WHERE f.rank IS NULL OR f.rank = r.rank
 ),
 joined AS (
     SELECT i.*, b.* EXCLUDE (line),
