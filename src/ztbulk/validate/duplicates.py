@@ -1,9 +1,9 @@
 """SPEC section 4 across the whole file, exact, in bounded memory.
 
 Each batch stages its valid rows (line, a 64-bit hash of the identity, target, values) as
-Parquet. At the end, the hashes are grouped partition by partition (hash modulo the
+Parquet. At the end, the hashes are searched partition by partition (hash modulo the
 partition count, so one partition holds at most about `rows_per_partition` rows): only
-hashes seen more than once are candidates, and candidates are then grouped by the identity
+hashes seen more than once (found by sorting) are candidates, and candidates are then grouped by the identity
 string itself, rebuilt from their values, so a hash collision can never make a duplicate.
 """
 
