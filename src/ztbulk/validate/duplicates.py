@@ -3,8 +3,9 @@
 Each batch stages its valid rows (line, a 64-bit hash of the identity, target, values) as
 Parquet. At the end, the hashes are searched partition by partition (hash modulo the
 partition count, so one partition holds at most about `rows_per_partition` rows): only
-hashes seen more than once (found by sorting) are candidates, and candidates are then grouped by the identity
-string itself, rebuilt from their values, so a hash collision can never make a duplicate.
+hashes seen more than once (found by sorting) are candidates, and candidates are then
+grouped by the identity string itself, rebuilt from their values, so a hash collision can
+never make a duplicate.
 """
 
 from __future__ import annotations
