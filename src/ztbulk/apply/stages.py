@@ -160,8 +160,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     out = Path(report.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
-    # Read per batch by line range (the plan is sorted by line): memory stays per batch.
-    plan = pl.scan_parquet(plan_files(folder.plan)) if folder.plan.exists() else None
+    plan = PlanRows(folder.plan) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
         for batch in prefetch(staged.batches()):
@@ -184,32 +183,54 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     return report
 
 
-def _plan_rows(
-    batch: Batch, plan_scan: pl.LazyFrame | None, header: Header | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
-    empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
-    if plan_scan is None or header is None or not batch.valid.len():
-        return empty, pl.DataFrame()
-    between = pl.col("line").is_between(batch.valid[0], batch.valid[-1])
-    flags = [
-        pl.when(pl.col(f)).then(pl.lit(1 << c.bit, pl.UInt64)).otherwise(0)
-        for f, c in FLAG_CODES.items()
-    ]
-    # The plan holds exactly the batch's valid rows: resolve left out the same duplicates.
-    rows = (
-        plan_scan.filter(between)
-        .select(
+class PlanRows:
+    """The plan's rows with their outcome and code mask, handed out in line order, batch by
+    batch. The parts are read one at a time (they are in line order), so memory follows a
+    part, and each part is read and decided in one go rather than once per batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.parts = sorted(folder.glob("*.parquet"))
+        self.rows = pl.DataFrame(schema=self._schema())
+
+    def upto(self, last_line: int) -> pl.DataFrame:
+        """The rows not yet handed out up to `last_line`: line, device_id, mask, outcome."""
+        while self.parts and (not self.rows.height or self.rows["line"][-1] < last_line):
+            self.rows = pl.concat([self.rows, self._read(self.parts.pop(0))])
+        n = self.rows["line"].search_sorted(last_line, side="right")
+        taken, self.rows = self.rows.head(n), self.rows.slice(n)
+        return taken
+
+    @staticmethod
+    def _read(part: Path) -> pl.DataFrame:
+        flags = [
+            pl.when(pl.col(f)).then(pl.lit(1 << c.bit, pl.UInt64)).otherwise(0)
+            for f, c in FLAG_CODES.items()
+        ]
+        return pl.read_parquet(part).select(
             "line",
             "device_id",
             mask=pl.sum_horizontal(flags).cast(pl.UInt64),
             outcome=pl.col("action").replace_strict(
-                {k: v.value for k, v in ACTION_OUTCOME.items()}
+                {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
             ),
         )
-        .collect()
-    )
-    if rows.height != batch.valid.len():
+
+    @staticmethod
+    def _schema() -> dict[str, pl.DataType]:
+        return {"line": pl.Int64(), "device_id": pl.Int64(), "mask": pl.UInt64(),
+                "outcome": pl.String()}  # fmt: skip
+
+
+def _plan_rows(
+    batch: Batch, plan: PlanRows | None, header: Header | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
+    empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
+    if plan is None or header is None or not batch.valid.len():
+        return empty, pl.DataFrame()
+    rows = plan.upto(batch.valid[-1])
+    # The plan holds exactly the batch's valid rows: resolve left out the same duplicates.
+    if rows.height != batch.valid.len() or rows["line"][0] != batch.valid[0]:
         raise InternalError(f"The plan does not hold the rows of lines {batch.valid[0]} on.")
     plain = rows.filter(pl.col("mask") == 0).select("line", "outcome", "device_id")
     coded = rows.filter(pl.col("mask") != 0)
