@@ -315,8 +315,9 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
             batches = stages.plan(held, spool, submitted.job_id)
             assert len(batches) == 4
             for batch in batches[:stop_after]:
-                assert stages.apply_one(held, spool, submitted.job_id, batch)
-                assert not stages.apply_one(held, spool, submitted.job_id, batch)  # redelivered
+                job = submitted.job_id
+                assert stages.apply_from(held, spool, job, batch, hold_s=0)[0] == [batch]
+                assert stages.apply_from(held, spool, job, batch, hold_s=0)[0] == []  # again
         resumed = resume_job(submitted.job_id, db=trial, spool=spool)
         assert state(trial, s.customer_id).equals(expected_devices)
         assert outcomes(resumed.report.out_dir).equals(expected)  # type: ignore[union-attr]

@@ -1,7 +1,7 @@
 """The import job's stages as plain functions over (registry, job folder): plan, apply, finalize.
 
 The Dramatiq actors (`apply/worker.py`) only call these. Each stage can run again after a crash:
-`plan` starts over from the spooled input while nothing is applied yet; `apply_one` skips a
+`plan` starts over from the spooled input while nothing is applied yet; `apply_from` skips a
 batch the ledger marks done; `finalize` rebuilds every output from the staged rows and the plan.
 """
 
@@ -105,14 +105,6 @@ def _resolve(
     rows = ResolveInput([valid for _, valid in staged.parts], staged.header.columns, leave_out)
     who = Who(spec.who, spec.account_id, staged.header.mode)
     return make_plan(reg, who, rows, folder.plan, BATCH_ROWS)
-
-
-def apply_one(opener: Opener, root: Path, job_id: str, batch: int) -> bool:
-    """Apply one batch unless the ledger says it is done; True if it was applied here."""
-    folder = jobs.JobFolder(root, job_id)
-    with opener(folder.spec().db) as reg:
-        jobs.set_state(reg, job_id, jobs.APPLYING, folder)
-        return _apply(reg, folder, batch)
 
 
 def apply_from(

@@ -2,8 +2,9 @@
 
 Messages carry job ids (and batch numbers), never rows. Three actors chain a job: `plan`
 (ingest + resolve, then one `apply` message per batch), `apply` (its batch in one transaction,
-then, while it holds the registry, further pending batches, each in its own; the message that
-leaves no batch pending sends `finalize`) and `finalize` (the outputs). Completion
+then, while it holds the registry, further pending batches, each in its own; a message that
+finds no batch pending sends `finalize`) and `finalize` (the outputs; one at a time per job,
+the others end at once). Completion
 is tracked in the ledger, not with group callbacks, which never fire when a child fails for good.
 
 Embedded mode (the default): a StubBroker and an in-process Worker, using the registry the
