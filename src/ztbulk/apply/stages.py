@@ -121,8 +121,10 @@ def apply_from(
     deadline = time.monotonic() + hold_s
     applied: list[int] = []
     with opener(folder.spec().db) as reg:
-        jobs.set_state(reg, job_id, jobs.APPLYING, folder)
         pending = jobs.pending_batches(reg, job_id)
+        if not pending:  # applied already (by another message, or before a redelivery)
+            return applied, 0
+        jobs.set_state(reg, job_id, jobs.APPLYING, folder)
         for next_batch in [batch, *(b for b in pending if b != batch)]:
             if next_batch != batch and time.monotonic() > deadline:
                 break
