@@ -22,7 +22,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
@@ -45,6 +44,7 @@ FLAG_CODES = {
 
 RESOLVE_ROWS = 2_000_000  # rows resolved per query
 BATCHES = "batches.json"  # in the plan folder: [first line, last line] per batch
+PARTS = "*.parquet"  # the plan's parts in its folder, in line order by name
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows
     twice = _same_device_twice(decided)
     new_ids = _new_device_ids(reg, decided)
     if twice.height or new_ids.len():
-        _patch(parts, twice, new_ids)
+        _patch(parts, twice, new_ids, batch_rows)
     batches = _line_ranges(lines, batch_rows) if lines.len() else []
     (out / BATCHES).write_text(json.dumps(batches), encoding="utf-8")
     total = lines.len()
@@ -221,7 +221,7 @@ def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows
 
 def plan_files(folder: Path) -> str:
     """The plan's parts, as a glob that DuckDB and Polars both read."""
-    return str(folder / "*.parquet")
+    return str(folder / PARTS)
 
 
 def batch_lines(folder: Path, batch: int) -> tuple[int, int]:
@@ -271,7 +271,7 @@ def _line_ranges(lines: pl.Series, size: int) -> list[tuple[int, int]]:
     return [(lo, hi - 1) for lo, hi in pairwise(bounds)]
 
 
-def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series) -> None:
+def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series, batch_rows: int) -> None:
     """Rewrite the parts holding section 4 duplicates on devices or devices to create (new
     devices take their ids in line order)."""
     created = 0
@@ -291,12 +291,8 @@ def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series) -> None:
             )
             created += creates
         tmp = part.with_suffix(".tmp")
-        rows.write_parquet(tmp, compression="lz4", row_group_size=_rows_per_group(part))
+        rows.write_parquet(tmp, compression="lz4", row_group_size=batch_rows)
         tmp.replace(part)
-
-
-def _rows_per_group(part: Path) -> int:
-    return int(pq.ParquetFile(part).metadata.row_group(0).num_rows)
 
 
 def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:

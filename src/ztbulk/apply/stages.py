@@ -21,6 +21,7 @@ from ztbulk.apply import jobs
 from ztbulk.apply.execute import apply_batch
 from ztbulk.apply.plan import (
     FLAG_CODES,
+    PARTS,
     ResolveInput,
     Who,
     batch_lines,
@@ -183,8 +184,15 @@ class PlanRows:
     part, and each part is read and decided in one go rather than once per batch."""
 
     def __init__(self, folder: Path) -> None:
-        self.parts = sorted(folder.glob("*.parquet"))
-        self.rows = pl.DataFrame(schema=self._schema())
+        self.parts = sorted(folder.glob(PARTS))
+        self.rows = pl.DataFrame(
+            schema={
+                "line": pl.Int64,
+                "device_id": pl.Int64,
+                "mask": pl.UInt64,
+                "outcome": pl.String,
+            }
+        )
 
     def upto(self, last_line: int) -> pl.DataFrame:
         """The rows not yet handed out up to `last_line`: line, device_id, mask, outcome."""
@@ -208,11 +216,6 @@ class PlanRows:
                 {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
             ),
         )
-
-    @staticmethod
-    def _schema() -> dict[str, pl.DataType]:
-        return {"line": pl.Int64(), "device_id": pl.Int64(), "mask": pl.UInt64(),
-                "outcome": pl.String()}  # fmt: skip
 
 
 def _plan_rows(
