@@ -18,13 +18,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from benchmarks.baseline import best_of, polars_read
 from benchmarks.datasets import PLAY, catalog, catalog_csv, dataset
 from benchmarks.per_row import validate_file
 from ztbulk import Catalog, CheckReport, check
@@ -36,10 +36,6 @@ from ztbulk.validate.rules import canonical_values, identity_hash
 SIZES = [int(s) for s in os.environ.get("ZTBULK_BENCH_ROWS", "1000000,10000000").split(",")]
 ROUNDS = int(os.environ.get("ZTBULK_BENCH_ROUNDS", "3"))
 SMOKE_ROWS = 20_000
-
-
-def polars_read(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, infer_schema=False, truncate_ragged_lines=True)
 
 
 def minimal_pass(path: Path, cat: Catalog, out: Path) -> None:
@@ -61,15 +57,6 @@ def minimal_pass(path: Path, cat: Catalog, out: Path) -> None:
     scan.with_row_index("line").with_columns(canonical_values(columns, trim=False)).select(
         "line", clean=clean, h=identity_hash()
     ).sink_parquet(out)
-
-
-def best_of(fn: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def peak_rss_mib(task: str, path: Path, out: Path) -> float:
