@@ -181,6 +181,10 @@ def test_reseller_claims_and_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) 
     assert created["reseller_id"].to_list() == [s.reseller_id] * 2
     assert created["manufacturer"].to_list() == ["Samsung", "Samsung"]  # the list's spelling
     assert sorted(created["id"].to_list()) == sorted(got["device_id"].head(2).to_list())
+    assert created.sort("imei", nulls_last=True)["imei_n"].to_list() == [
+        490154203237518,
+        None,
+    ]  # numbered
     # Claiming again changes nothing; unclaiming releases the devices.
     again = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
     assert outcomes(again.report.out_dir)["outcome"].head(2).to_list() == ["unchanged", "unchanged"]  # type: ignore[union-attr]
@@ -219,7 +223,8 @@ def test_an_identifier_of_several_devices_resolves_to_one(
 ) -> None:
     """An IMEI that is one device's first IMEI and another's second resolves to the first; a
     serial (with model and maker) of two devices resolves to the lower id. One row, one
-    outcome, whatever the registry holds."""
+    outcome, whatever the registry holds. (The rows are inserted as a writer that does not
+    number identifiers would: resolve numbers them first.)"""
     db, s = env
     first = devices(db, s.customer_id, "imei IS NOT NULL AND NOT kme").row(0, named=True)
     serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").row(0, named=True)

@@ -14,11 +14,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
-from ztbulk.registry.schema import SCHEMA_VERSION
+from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
 
 
@@ -245,6 +246,35 @@ def test_missing_registry_and_newer_schema(db: Path, capsys: pytest.CaptureFixtu
         reg.con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION + 1])
     code, _, err = run(db, "customer", "list", capsys=capsys)
     assert code == 2 and "newer than this ztbulk" in err
+
+
+def test_a_v1_registry_gets_its_identifiers_numbered_exactly(db: Path) -> None:
+    """Resolve matches IMEIs and MEIDs by number (schema.NUMBERED). Upgrading a version 1
+    file numbers its devices, and only exact values get a number (15 digits; 14 hex digits,
+    any case), so two identifiers share a number only if they are the same string."""
+    con = duckdb.connect(str(db))
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    values = [  # imei, imei2, meid
+        ("490154203237518", "356938035643809", None),
+        ("+49015420323751", " 35693803564380", "a0000000002329"),
+        ("49015420323751", "3569380356438090", "A000000000232G"),
+    ]
+    for i, (imei, imei2, meid) in enumerate(values, 1):
+        con.execute(
+            "INSERT INTO devices (id, imei, imei2, meid, manufacturer) VALUES (?, ?, ?, ?, 'x')",
+            [i, imei, imei2, meid],
+        )
+    con.close()
+    with Registry.open(db) as reg:
+        assert reg.version() == SCHEMA_VERSION
+        got = reg.all("SELECT imei_n, imei2_n, meid_n FROM devices ORDER BY id")
+    assert got == [
+        (490154203237518, 356938035643809, None),
+        (None, None, 0xA0000000002329),
+        (None, None, None),
+    ]
 
 
 def test_second_process_gets_a_clear_message(db: Path, tmp_path: Path) -> None:

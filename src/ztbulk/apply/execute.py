@@ -8,6 +8,7 @@ and `INSERT ... SELECT` over the batch's plan rows, read straight from the plan'
 from __future__ import annotations
 
 from ztbulk.registry.db import Registry
+from ztbulk.registry.schema import imei_number, meid_number
 
 _BATCH = "(SELECT * FROM read_parquet($plan) WHERE line BETWEEN $lo AND $hi)"
 # Each statement sees the batch's plan rows as `p`.
@@ -23,8 +24,8 @@ _STATEMENTS = {
            configuration_id = p.default_config, updated_at = now()
        FROM {batch} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
     # Reseller claim of a new device: registered with the list's spelling of the names.
-    "create": """INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
-                            reseller_id, configuration_id)
+    "create": f"""INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
+                            reseller_id, configuration_id, imei_n, meid_n)
        SELECT p.device_id,
               CASE WHEN p.kind = 'IMEI' THEN p.key END,
               CASE WHEN p.kind = 'MEID' THEN p.key END,
@@ -34,8 +35,10 @@ _STATEMENTS = {
                           AND lower(c.model) = lower(p.model)), p.model),
               coalesce((SELECT any_value(c.manufacturer) FROM catalog c
                         WHERE lower(c.manufacturer) = lower(p.manufacturer)), p.manufacturer),
-              p.target, $reseller, p.default_config
-       FROM {batch} p WHERE p.action = 'create'""",
+              p.target, $reseller, p.default_config,
+              CASE WHEN p.kind = 'IMEI' THEN {imei_number("p.key")} END,
+              CASE WHEN p.kind = 'MEID' THEN {meid_number("p.key")} END
+       FROM {{batch}} p WHERE p.action = 'create'""",
 }
 
 
@@ -65,7 +68,7 @@ def apply_batch(
         for action, statement in _STATEMENTS.items():
             if (action,) in found:
                 params = rows | ({"reseller": reseller} if "$reseller" in statement else {})
-                con.execute(statement.format(batch=_BATCH), params)
+                con.execute(statement.replace("{batch}", _BATCH), params)
         con.execute(
             "UPDATE job_batches SET state = 'done', done_at = now() WHERE job_id = ? AND batch = ?",
             [job_id, batch],

@@ -27,6 +27,7 @@ from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
 from ztbulk.frames import repeated_values
 from ztbulk.registry.db import Registry
+from ztbulk.registry.schema import NUMBER_DEVICES
 
 # Boolean plan columns and the codes they stand for.
 FLAG_CODES = {
@@ -65,8 +66,10 @@ class ResolveInput:
     leave_out: Path  # Parquet of `line`s already skipped or rejected by section 4
 
     def select(self) -> str:
-        """SQL of one range's rows: line, kind, key, model, manufacturer, target. Values are
-        trimmed and null where blank, as `validate.rules.canonical_values` makes them."""
+        """SQL of one range's rows: line, kind, key, num, model, manufacturer, target. Values
+        are trimmed and null where blank, as `validate.rules.canonical_values` makes them;
+        `num` is ingest's identity hash, which on an IMEI or MEID row is its number (see
+        `validate.rules.identity_hash`), as the registry numbers its devices' identifiers."""
 
         def value(name: str) -> str:
             if name not in self.columns:
@@ -78,6 +81,7 @@ class ResolveInput:
             SELECT line,
                    CASE WHEN {mid} IS NULL THEN 'SN' ELSE upper({value("modemtype")}) END AS kind,
                    CASE WHEN {mid} IS NULL THEN {serial} ELSE upper({mid}) END AS key,
+                   h AS num,
                    {value("model")} AS model, {value("manufacturer")} AS manufacturer, target
             FROM read_parquet($parts)
             WHERE line BETWEEN $lo AND $hi
@@ -105,14 +109,15 @@ _MATCHES = f"""
 matches AS (
     -- Each branch is an equality join that DuckDB hashes once, and carries the device's
     -- columns along, so no second join back to `devices` is needed.
+    -- IMEIs and MEIDs are matched by number (registry/schema.py NUMBERED).
     SELECT i.line, 1 AS pri, false AS second, {_DEVICE} FROM input i
-        JOIN devices d ON d.imei = i.key WHERE i.kind = 'IMEI'
+        JOIN devices d ON d.imei_n = i.num WHERE i.kind = 'IMEI'
     UNION ALL
     SELECT i.line, 2, true, {_DEVICE} FROM input i
-        JOIN devices d ON d.imei2 = i.key WHERE i.kind = 'IMEI' AND d.imei2 IS NOT NULL
+        JOIN devices d ON d.imei2_n = i.num WHERE i.kind = 'IMEI' AND d.imei2_n IS NOT NULL
     UNION ALL
     SELECT i.line, 1, false, {_DEVICE} FROM input i
-        JOIN devices d ON upper(d.meid) = i.key WHERE i.kind = 'MEID' AND d.meid IS NOT NULL
+        JOIN devices d ON d.meid_n = i.num WHERE i.kind = 'MEID' AND d.meid_n IS NOT NULL
     UNION ALL
     SELECT i.line, 1, false, {_DEVICE} FROM input i
         JOIN devices d ON d.serial = i.key
@@ -204,6 +209,7 @@ def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows
     """
     shutil.rmtree(out, ignore_errors=True)  # a plan left half-written by a crash
     out.mkdir(parents=True)
+    reg.con.execute(NUMBER_DEVICES)  # devices some writer left unnumbered (usually none)
     per_part = rows.lines()
     lines = pl.concat(per_part)
     ranges = _line_ranges(lines, RESOLVE_ROWS)

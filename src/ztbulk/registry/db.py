@@ -63,6 +63,7 @@ class Registry(Closing):
         # ZTBULK_DUCKDB_MEMORY caps DuckDB (its default is 80% of RAM). Not set by default:
         # resolving 10M rows against 10M devices did not fit in 2 GB (DuckDB reported out of
         # memory rather than spilling), so a low default would break large imports.
+        con.execute("SET enable_progress_bar = false")  # ztbulk shows its own progress
         limit = _memory_limit()
         if limit:
             con.execute(f"SET memory_limit = '{limit}'")

@@ -16,6 +16,7 @@ import polars as pl
 
 from ztbulk.domain import Actor
 from ztbulk.registry.db import Registry
+from ztbulk.registry.schema import NUMBERED
 from ztbulk.registry.service import RegistryService
 from ztbulk.sample import luhn_check_digit, pick, rand
 from ztbulk.validate.catalog import Catalog
@@ -175,8 +176,9 @@ def _insert_devices(
         # Ids come from the registry's sequence, like those of devices an import creates.
         con.execute(
             "INSERT INTO devices (id, imei, imei2, meid, serial, model, manufacturer, customer_id, "
-            "reseller_id, configuration_id, kme) SELECT nextval('device_ids'), imei, imei2, meid, "
-            "serial, model, manufacturer, customer_id, reseller_id, configuration_id, kme "
+            f"reseller_id, configuration_id, kme, {', '.join(NUMBERED)}) "
+            "SELECT nextval('device_ids'), imei, imei2, meid, serial, model, manufacturer, "
+            f"customer_id, reseller_id, configuration_id, kme, {', '.join(NUMBERED.values())} "
             "FROM (SELECT * FROM new_devices ORDER BY id)"
         )
         con.unregister("new_devices")
