@@ -57,7 +57,7 @@ class Staged:
 class Batch:
     failing: pl.DataFrame  # line, outcome, codes, message, mask and f*
     valid: pl.Series  # the lines of valid rows
-    valid_part: Path  # every column of the valid rows: line, f*, h, target
+    valid_part: Path  # every column of the valid rows: line, f*, h, target, checked
 
     def values(self, lines: pl.Series) -> pl.DataFrame:
         """line and f* of some of the valid rows (read only when they need rendering)."""

@@ -61,7 +61,7 @@ class Who:
 class ResolveInput:
     """The valid rows of a job as resolve reads them: straight from ingest's staged parts."""
 
-    parts: list[Path]  # staged valid rows: line, f*, h, target
+    parts: list[Path]  # staged valid rows: line, f*, h, target, checked
     columns: dict[str, int]  # canonical name -> field position
     leave_out: Path  # Parquet of `line`s already skipped or rejected by section 4
 
@@ -74,7 +74,10 @@ class ResolveInput:
         def value(name: str) -> str:
             if name not in self.columns:
                 return "NULL::VARCHAR"
-            return f"nullif(trim(f{self.columns[name]}, ' ' || chr(9)), '')"
+            raw = f"f{self.columns[name]}"
+            # Only rows that ran every check can carry blanks (`validate_batch`): trimming
+            # is most of the cost of reading the rows, so the others skip it.
+            return f"nullif(CASE WHEN checked THEN trim({raw}, ' ' || chr(9)) ELSE {raw} END, '')"
 
         mid, serial = value("modemid"), value("serial")
         return f"""
@@ -140,7 +143,9 @@ best AS (
 ),
 joined AS (
     SELECT i.*, b.* EXCLUDE (line),
-           b.device_id IS NOT NULL
+           -- lower() only where the spellings differ (DuckDB evaluates an AND's right side
+           -- on the rows its left side leaves)
+           b.device_id IS NOT NULL AND b.d_manufacturer <> i.manufacturer
                AND lower(b.d_manufacturer) <> lower(i.manufacturer) AS mismatch_raw
     FROM input i LEFT JOIN best b ON b.line = i.line
 )

@@ -82,7 +82,8 @@ def validate_batch(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.
     """Split a parsed batch into (failing rows, valid rows), both ordered by line.
 
     failing: line, mask (every row code of section 3), raw, f*, and the canonical values.
-    valid: line, f*, h (identity_hash) and target (the inputs of section 4).
+    valid: line, f*, h (identity_hash) and target (the inputs of section 4), and `checked`:
+    false where `clean_row` recognised the row, whose values then carry no blanks to trim.
     Rows the parser already spoiled (ROW_MALFORMED, FIELD_ENCODING) keep that code alone.
     Rows `clean_row` recognises are valid at once; only the others run every check.
     """
@@ -107,15 +108,19 @@ def validate_batch(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.
     )
     # Recognised rows have no blanks around the values that matter: blank-to-null is enough.
     fast = _valid_columns(
-        recognised.with_columns(canonical_values(rules.columns, trim=False)), rules
+        recognised.with_columns(canonical_values(rules.columns, trim=False)), rules, checked=False
     )
-    slow = _valid_columns(checked.filter(pl.col("mask") == 0), rules)
+    slow = _valid_columns(checked.filter(pl.col("mask") == 0), rules, checked=True)
     failed, fast_valid, slow_valid = pl.collect_all([failing, fast, slow])
     return failed, merge_by_line(fast_valid, slow_valid)
 
 
-def _valid_columns(rows: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+def _valid_columns(rows: pl.LazyFrame, rules: Rules, *, checked: bool) -> pl.LazyFrame:
     target = "profileid" if rules.mode is Mode.PROFILEID else "owner"
     return rows.select(
-        "line", FIELDS, h=identity_hash(), target=pl.col(target).cast(pl.Int64, strict=False)
+        "line",
+        FIELDS,
+        h=identity_hash(),
+        target=pl.col(target).cast(pl.Int64, strict=False),
+        checked=pl.lit(checked),
     )
