@@ -73,7 +73,8 @@ class Workers:
         ]
         for proc in new:
             assert proc.stderr is not None
-            assert "worker ready" in proc.stderr.readline()
+            first = proc.stderr.readline()
+            assert "worker ready" in first, first
         self.procs += new
 
     def kill_all(self) -> None:

@@ -123,13 +123,15 @@ def declare(broker: dramatiq.Broker) -> Actors:
             rt.say(f"job {job_id}: writing the reports")
             stages.finalize(rt.opener, rt.root, job_id)
 
-    def job_failed(message: dict[str, Any], exception: dict[str, Any]) -> None:
-        """A message of the job failed for good: tell watchers. The ledger keeps the state the
-        job reached, so `job resume` continues from there once the cause is fixed."""
-        if message.get("options", {}).get("retries", 0) < MAX_RETRIES:
-            return  # Dramatiq calls this after every failed attempt; this one will be retried
+    def job_failed(message: dict[str, Any], _retries: dict[str, Any]) -> None:
+        """A message of the job failed for good (Dramatiq's `on_retry_exhausted`, sent once,
+        after the last attempt): tell watchers. The ledger keeps the state the job reached,
+        so `job resume` continues from there once the cause is fixed."""
         job_id = str(message["args"][0])
-        why = f"{exception.get('type', 'Error')}: {exception.get('message', '')}"
+        trace = str(message.get("options", {}).get("traceback", "")).strip()
+        last = trace.splitlines()[-1] if trace else "Error: retries exhausted"
+        kind, _, text = last.partition(": ")  # "ztbulk.errors.UsageError: No registry at ..."
+        why = f"{kind.rsplit('.', 1)[-1]}: {text}"
         jobs.JobFolder(runtime().root, job_id).write_state(jobs.FAILED, why)
 
     def actor(fn: Callable[..., None], name: str, **options: Any) -> Any:
@@ -145,7 +147,9 @@ def declare(broker: dramatiq.Broker) -> Actors:
         return decorate(fn)
 
     failed = actor(job_failed, "ztbulk.failed")
-    on_failure = {"on_failure": failed.actor_name}
+    # Not `on_failure`: Dramatiq sends that after every failed attempt, and telling the last
+    # one from the others by its retry count raced a retry that was still to come.
+    on_failure = {"on_retry_exhausted": failed.actor_name}
     actors = Actors(
         plan=actor(plan_job, "ztbulk.plan", **on_failure),
         apply=actor(apply_batch, "ztbulk.apply", **on_failure),
@@ -259,8 +263,9 @@ def serve(url: str, root: Path, threads: int) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker.start()
+    # Said before starting: once started, a queued job's progress lines may come first.
     _say_with_pid(f"worker ready on {url}, spool {root}, {threads} thread(s)")
+    worker.start()
     try:
         stop.wait()
     finally:
