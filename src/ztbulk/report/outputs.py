@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.frames import merge_by_line
-from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, has, message
+from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, message
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
 
 OUTCOMES_SCHEMA = pa.schema(
@@ -35,6 +35,7 @@ ERROR_COLUMNS = ["ztbulk_line", "ztbulk_outcome", "ztbulk_codes", "ztbulk_messag
 FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet would run such a cell as a formula
 FIRST_FAILURES = 20
 RENDERED = ["line", "outcome", "codes", "message"]
+ERRORS_FLUSH_ROWS = 200_000  # rows for errors.csv held before they are written
 
 
 def outcome_of(mask: int) -> Outcome:
@@ -95,6 +96,8 @@ class OutputWriter(Closing):
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
         csv.writer(self._errors, lineterminator="\n").writerow([*names, *ERROR_COLUMNS])
+        self._pending: list[pl.DataFrame] = []  # rows for errors.csv not yet written
+        self._pending_rows = 0
 
     def write(self, plain: pl.DataFrame, failing: pl.DataFrame) -> None:
         """One batch. `plain`: rows without codes (line, outcome, device_id); `failing`: rows
@@ -124,32 +127,42 @@ class OutputWriter(Closing):
             return
         for outcome, n in failing.group_by("outcome").len().iter_rows():
             self.outcomes[outcome] += n
-        counts = failing.select([has(pl.col("mask"), c).sum().alias(c.value) for c in ROW_CODES])
-        for code, n in counts.row(0, named=True).items():
-            if n:
-                self.codes[code] += n
+        # Counted per distinct mask (a batch holds few), not per code over every row.
+        for mask, n in failing.group_by("mask").len().iter_rows():
+            for code in codes_of(mask):
+                self.codes[code.value] += n
         room = FIRST_FAILURES - len(self.first_failures)
         for line, outcome, codes, msg in failing.head(max(room, 0)).select(RENDERED).iter_rows():
             self.first_failures.append(Failure(line, outcome, list(codes), msg))
 
     def _write_errors(self, failing: pl.DataFrame) -> None:
         rows = failing.filter(pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]))
-        if not rows.height:
-            return
-        rows.select(
-            *[spreadsheet_safe(f) for f in self.fields],
-            pl.col("line").alias("ztbulk_line"),
-            pl.col("outcome").alias("ztbulk_outcome"),
-            pl.col("codes").list.join(";").alias("ztbulk_codes"),
-            spreadsheet_safe("message", "ztbulk_message"),
-        ).write_csv(self._errors, include_header=False)
+        self._pending.append(rows.select(*self.fields, *RENDERED))
+        self._pending_rows += rows.height
+        if self._pending_rows >= ERRORS_FLUSH_ROWS:
+            self._flush_errors()
+
+    def _flush_errors(self) -> None:
+        """Write the rows held for errors.csv: Polars writes one large frame several times
+        faster than the same rows batch by batch."""
+        if self._pending_rows:
+            pl.concat(self._pending).select(
+                *[spreadsheet_safe(f) for f in self.fields],
+                pl.col("line").alias("ztbulk_line"),
+                pl.col("outcome").alias("ztbulk_outcome"),
+                pl.col("codes").list.join(";").alias("ztbulk_codes"),
+                spreadsheet_safe("message", "ztbulk_message"),
+            ).write_csv(self._errors, include_header=False)
+        self._pending, self._pending_rows = [], 0
 
     def fill(self, report: CheckReport) -> None:
         """Copy the tallies into the report."""
-        report.outcomes, report.codes = dict(self.outcomes), dict(self.codes)
+        report.outcomes = dict(self.outcomes)
+        report.codes = {c.value: self.codes[c.value] for c in ROW_CODES if self.codes[c.value]}
         report.first_failures = self.first_failures
 
     def close(self) -> None:
         if not self._errors.closed:
+            self._flush_errors()
             self._parquet.close()
             self._errors.close()
