@@ -27,6 +27,9 @@ from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
 from ztbulk.validate.rules import FIELDS
 
+# Ingest batches the output writers take at a time (about 1M rows): Polars works a few
+# large frames faster than many small ones (finalize at 10M rows: 9.8 -> 8.3 s).
+OUTPUT_PARTS = 6
 # progress(bytes_done, bytes_total, rows_done)
 Progress = Callable[[int, int, int], None]
 
@@ -39,14 +42,15 @@ class Staged:
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per batch
     duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
 
-    def batches(self) -> Iterator[Batch]:
-        """Per ingest batch, in line order: its failing rows (rendered, duplicates included)
-        and the lines of its valid rows (duplicates not)."""
-        for failing_part, valid_part in self.parts:
+    def batches(self, parts: int = OUTPUT_PARTS) -> Iterator[Batch]:
+        """Per `parts` ingest batches, in line order: their failing rows (rendered, duplicates
+        included) and the lines of their valid rows (duplicates not)."""
+        for i in range(0, len(self.parts), parts):
+            failing_parts, valid_parts = zip(*self.parts[i : i + parts], strict=True)
             batch = Batch(
-                pl.read_parquet(failing_part),
-                pl.read_parquet(valid_part, columns=["line"])["line"],
-                valid_part,
+                pl.read_parquet(list(failing_parts)),
+                pl.read_parquet(list(valid_parts), columns=["line"])["line"],
+                list(valid_parts),
             )
             if self.duplicates.height and batch.valid.len():
                 batch = _split_duplicates(batch, self.duplicates)
@@ -57,11 +61,11 @@ class Staged:
 class Batch:
     failing: pl.DataFrame  # line, outcome, codes, message, mask and f*
     valid: pl.Series  # the lines of valid rows
-    valid_part: Path  # every column of the valid rows: line, f*, h, target, checked
+    valid_parts: list[Path]  # every column of the valid rows: line, f*, h, target, checked
 
     def values(self, lines: pl.Series) -> pl.DataFrame:
         """line and f* of some of the valid rows (read only when they need rendering)."""
-        scan = pl.scan_parquet(self.valid_part).filter(pl.col("line").is_in(lines.implode()))
+        scan = pl.scan_parquet(self.valid_parts).filter(pl.col("line").is_in(lines.implode()))
         return scan.select("line", FIELDS).collect()
 
 
@@ -77,7 +81,7 @@ def _split_duplicates(batch: Batch, duplicates: pl.DataFrame) -> Batch:
     return Batch(
         merge_by_line(batch.failing, dup_rows),
         batch.valid.filter(~batch.valid.is_in(here["line"].implode())),
-        batch.valid_part,
+        batch.valid_parts,
     )
 
 
