@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -35,7 +36,6 @@ ERROR_COLUMNS = ["ztbulk_line", "ztbulk_outcome", "ztbulk_codes", "ztbulk_messag
 FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet would run such a cell as a formula
 FIRST_FAILURES = 20
 RENDERED = ["line", "outcome", "codes", "message"]
-ERRORS_FLUSH_ROWS = 200_000  # rows for errors.csv held before they are written
 
 
 def outcome_of(mask: int) -> Outcome:
@@ -96,8 +96,8 @@ class OutputWriter(Closing):
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
         csv.writer(self._errors, lineterminator="\n").writerow([*names, *ERROR_COLUMNS])
-        self._pending: list[pl.DataFrame] = []  # rows for errors.csv not yet written
-        self._pending_rows = 0
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ztbulk-outputs")
+        self._writing: Future[None] | None = None  # the files' share of the previous batch
 
     def write(self, plain: pl.DataFrame, failing: pl.DataFrame) -> None:
         """One batch. `plain`: rows without codes (line, outcome, device_id); `failing`: rows
@@ -113,14 +113,16 @@ class OutputWriter(Closing):
         device = pl.col("device_id") if "device_id" in failing.columns else pl.lit(None)
         failing_rows = failing.select(*RENDERED, device_id=device.cast(pl.Int64))
         out = merge_by_line(plain_rows, failing_rows)
-        self._parquet.write_table(
-            out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
-        )
+        table = out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
+        errors = failing.filter(pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]))
+        self._wait()
+        # The files are written on a thread while the caller prepares the next batch: pyarrow
+        # encodes on one core, and this halved the time the writes added to finalize.
+        self._writing = self._writer.submit(self._write_files, table, errors)
         self.rows += out.height
         for outcome, n in plain.group_by("outcome").len().iter_rows():
             self.outcomes[outcome] += n
         self._tally(failing)
-        self._write_errors(failing)
 
     def _tally(self, failing: pl.DataFrame) -> None:
         if not failing.height:
@@ -135,25 +137,21 @@ class OutputWriter(Closing):
         for line, outcome, codes, msg in failing.head(max(room, 0)).select(RENDERED).iter_rows():
             self.first_failures.append(Failure(line, outcome, list(codes), msg))
 
-    def _write_errors(self, failing: pl.DataFrame) -> None:
-        rows = failing.filter(pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]))
-        self._pending.append(rows.select(*self.fields, *RENDERED))
-        self._pending_rows += rows.height
-        if self._pending_rows >= ERRORS_FLUSH_ROWS:
-            self._flush_errors()
-
-    def _flush_errors(self) -> None:
-        """Write the rows held for errors.csv: Polars writes one large frame several times
-        faster than the same rows batch by batch."""
-        if self._pending_rows:
-            pl.concat(self._pending).select(
+    def _write_files(self, table: pa.Table, errors: pl.DataFrame) -> None:
+        self._parquet.write_table(table)
+        if errors.height:
+            errors.select(
                 *[spreadsheet_safe(f) for f in self.fields],
                 pl.col("line").alias("ztbulk_line"),
                 pl.col("outcome").alias("ztbulk_outcome"),
                 pl.col("codes").list.join(";").alias("ztbulk_codes"),
                 spreadsheet_safe("message", "ztbulk_message"),
             ).write_csv(self._errors, include_header=False)
-        self._pending, self._pending_rows = [], 0
+
+    def _wait(self) -> None:
+        if self._writing is not None:
+            self._writing.result()  # raises the writer's error, if any
+            self._writing = None
 
     def fill(self, report: CheckReport) -> None:
         """Copy the tallies into the report."""
@@ -163,6 +161,9 @@ class OutputWriter(Closing):
 
     def close(self) -> None:
         if not self._errors.closed:
-            self._flush_errors()
-            self._parquet.close()
-            self._errors.close()
+            try:
+                self._wait()
+            finally:
+                self._writer.shutdown()
+                self._parquet.close()
+                self._errors.close()
