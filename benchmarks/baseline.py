@@ -4,6 +4,8 @@ it says more than seconds do."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,3 +26,20 @@ def best_of(fn: Callable[[], object], rounds: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def polars_read_fresh(path: Path) -> float:
+    """Seconds of one `polars_read` in a fresh process: read in a process that has just run a
+    large import, the same read measured up to 1.7x slower (allocator and cache state)."""
+    code = (
+        "import sys, time; from pathlib import Path; from benchmarks.baseline import polars_read; "
+        "t = time.perf_counter(); polars_read(Path(sys.argv[1])); print(time.perf_counter() - t)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
+    return float(done.stdout.strip().splitlines()[-1])

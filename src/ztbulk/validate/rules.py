@@ -66,7 +66,9 @@ def identity_hash() -> pl.Expr:
     Equal identities always give equal keys: on a valid row `modemtype` is exactly IMEI or
     MEID, an IMEI's key is its number, a MEID's its value in hex (any case), a serial-only
     row's the hash of its serial. Different identities may share a key; the duplicate pass
-    confirms every repeated key on `identity()` itself.
+    confirms every repeated key on `identity()` itself. Resolve matches IMEI and MEID rows
+    against the registry by this key (`apply/plan.py`), so for them it must stay the exact
+    number, as `registry/schema.py` numbers the devices' identifiers.
     """
     modemid = pl.col("modemid")
     return (
