@@ -9,9 +9,11 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import json
 import shutil
 import subprocess
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -21,8 +23,11 @@ from ztbulk.apply import import_file, resume_job, stages
 from ztbulk.apply import jobs as ledger
 from ztbulk.cli import main
 from ztbulk.errors import UsageError
+from ztbulk.ingest import OUTPUT_PARTS
+from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
+from ztbulk.sample import SampleSpec, from_devices
 
 HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
@@ -247,6 +252,39 @@ def test_an_identifier_of_several_devices_resolves_to_one(
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["device_id"].to_list() == [first["id"], serial["id"]]
     assert got["codes"].to_list() == [[], []]  # not SECONDARY_IMEI, not a duplicate
+
+
+def test_outcomes_do_not_depend_on_how_ingest_splits_the_file(
+    tmp_path: Path, env: tuple[Path, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finalize takes several ingest batches at a time and pairs their rows with the plan's by
+    line. Read in 2 KiB chunks (dozens of batches, with defects, repeated devices and
+    registry codes spread over them), a file gets the outcomes, errors.csv and registry state
+    it gets in one batch."""
+    db, s = env
+    known = devices(db, s.customer_id).select("imei", "meid", "serial", "model", "manufacturer")
+    spec = SampleSpec(rows=600, defect_rate=0.04, profile_ids=tuple(s.configuration_ids))
+    src = from_devices(known, spec, tmp_path / "sample.csv")  # 600 rows of 400 devices
+    runs = []
+    for chunk in (None, 2048):
+        if chunk:
+            monkeypatch.setattr(stages, "ParseConfig", partial(ParseConfig, chunk_bytes=chunk))
+        trial = tmp_path / f"trial-{chunk}.duckdb"
+        shutil.copy(db, trial)
+        result = import_file(
+            src, account=f"customer:{s.customer_id}", user=OWNER, db=trial,
+            out_dir=tmp_path / f"out-{chunk}",
+        )  # fmt: skip
+        assert result.report is not None
+        staged = ledger.JobFolder(tmp_path / "spool", result.job_id).staged.read_text()
+        out = Path(result.report.out_dir)
+        errors = (out / "errors.csv").read_text(encoding="utf-8")
+        runs.append((outcomes(str(out)), errors, state(trial, s.customer_id), staged))
+    (one, one_errors, one_state, one_staged), (many, many_errors, many_state, many_staged) = runs
+    assert len(json.loads(many_staged)["parts"]) > 2 * OUTPUT_PARTS > 1
+    assert len(json.loads(one_staged)["parts"]) == 1
+    assert set(one["outcome"]) >= {"applied", "rejected", "skipped"}
+    assert one.equals(many) and one_errors == many_errors and one_state.equals(many_state)
 
 
 def test_same_device_through_two_identifiers(tmp_path: Path, env: tuple[Path, Seeded]) -> None:

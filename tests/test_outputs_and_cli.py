@@ -8,11 +8,13 @@ import io
 import json
 from pathlib import Path
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import FIXTURES, HEADER, IMEI_OK, csv_text, run_check
 from ztbulk.cli import main
+from ztbulk.report.outputs import OutputWriter
 
 ROW = f"IMEI,{IMEI_OK},,SM-A155M,Samsung,ZERO_TOUCH,101"
 
@@ -37,6 +39,32 @@ def test_outcomes_parquet_schema(tmp_path: Path) -> None:
     bad = result.row(3)
     assert bad["outcome"] == "rejected" and bad["device_id"] is None
     assert "modemtype imei must be upper case." in bad["message"]
+
+
+def test_an_error_writing_the_files_reaches_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output files are written on a thread: its error (a full disk, say) is raised to
+    whoever writes or closes, never dropped with the rows."""
+    writer = OutputWriter(tmp_path, ["modemid"])
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer._parquet, "write_table", disk_full)
+    plain = pl.DataFrame(
+        {"line": [2], "outcome": ["valid"], "device_id": [None]},
+        schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64},
+    )
+    failing = pl.DataFrame(
+        schema={"line": pl.Int64, "outcome": pl.String, "codes": pl.List(pl.String),
+                "message": pl.String, "mask": pl.UInt64, "f0": pl.String},
+    )  # fmt: skip
+    writer.write(plain, failing)
+    with pytest.raises(OSError, match="No space left"):
+        writer.write(plain, failing)  # waits for the first batch's files
+    with pytest.raises(OSError, match="No space left"):
+        writer.close()  # and the second's
 
 
 def test_report_json(tmp_path: Path) -> None:
