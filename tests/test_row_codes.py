@@ -7,13 +7,16 @@ where they are not, the test states the code they get instead.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import IMEI_OK, csv_text, run_check
+from ztbulk import ingest
 from ztbulk.codes import Category, Code
 from ztbulk.codes import Code as C  # noqa: N817 - keeps the table one case per line
+from ztbulk.validate.duplicates import DuplicateFinder
 
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 BASE = f"IMEI,{IMEI_OK},,SM-A155M,Samsung,ZERO_TOUCH,101"
@@ -215,6 +218,23 @@ def test_duplicates_across_batches_and_partitions(tmp_path: Path) -> None:
     assert skipped == (imei_ok_rows - 1) + (other_rows - 1)
     assert result.row(2)["outcome"] == "valid"  # IMEI_OK, target 101, first
     assert result.codes(402) == ["DUPLICATE_ROW"]
+
+
+def test_duplicates_do_not_depend_on_the_partitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `rows_per_partition` valid rows, the duplicate pass works one hash partition at a
+    time: with 7 rows a partition (dozens of partitions), the outcomes are those of one."""
+    others = ["123456789012347", "490154203237518"]  # each always with one target: repeats
+    rows = [  # IMEI_OK with two targets: conflicts
+        row(modemid=IMEI_OK if i % 7 == 0 else others[i % 2], target=str(100 + i % 2))
+        for i in range(300)
+    ]
+    one = run_check(tmp_path, csv_text(*rows), name="one.csv")
+    monkeypatch.setattr(ingest, "DuplicateFinder", partial(DuplicateFinder, rows_per_partition=7))
+    many = run_check(tmp_path, csv_text(*rows), name="many.csv")
+    outcomes = set(one.outcomes["outcome"])
+    assert {"skipped", "rejected"} <= outcomes and one.outcomes.equals(many.outcomes)
 
 
 def test_every_row_code_is_covered() -> None:

@@ -25,8 +25,10 @@ DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_CONFLICT)
 
 class DuplicateFinder:
     def __init__(
-        self, workdir: Path, columns: dict[str, int], rows_per_partition: int = 4_000_000
+        self, workdir: Path, columns: dict[str, int], rows_per_partition: int = 16_000_000
     ) -> None:
+        # Each partition reads every part's hashes again: up to 16M valid rows (about 130 MB
+        # of hashes) one read does. 10M rows: 1.3 -> 0.6 s against 4M rows a partition.
         self.columns = columns  # canonical name -> field position, to rebuild identities
         self.dir = workdir / "valid"
         self.dir.mkdir(parents=True, exist_ok=True)
