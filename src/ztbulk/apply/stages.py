@@ -42,6 +42,7 @@ from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import RENDERED, OutputWriter, render
+from ztbulk.validate.checks import mask_of_flags
 from ztbulk.validate.rules import FIELDS, canonical_values
 
 # Plan rows applied per transaction (ZTBULK_BATCH_ROWS overrides, e.g. for many small batches).
@@ -207,15 +208,11 @@ class PlanRows:
 
     @staticmethod
     def _read(part: Path) -> pl.DataFrame:
-        # flag * bit, summed: 4x faster than a when/then per flag.
-        bits = [
-            pl.col(f).cast(pl.UInt64) * pl.lit(1 << c.bit, pl.UInt64) for f, c in FLAG_CODES.items()
-        ]
         columns = ["line", "device_id", "action", *FLAG_CODES]
         return pl.read_parquet(part, columns=columns).select(
             "line",
             "device_id",
-            mask=pl.sum_horizontal(bits),
+            mask=mask_of_flags((code, pl.col(flag)) for flag, code in FLAG_CODES.items()),
             outcome=pl.col("action").replace_strict(
                 {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
             ),
