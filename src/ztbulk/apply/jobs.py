@@ -11,7 +11,6 @@ reached, which is where `job resume` continues.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
+from ztbulk.parse.source import file_sha256
 from ztbulk.registry.db import Registry
 
 DEFAULT_SPOOL = Path("ztbulk-jobs")
@@ -107,10 +107,6 @@ def submit(
     folder = JobFolder(root, job_id)
     folder.dir.mkdir(parents=True)
     shutil.copyfile(path, folder.input)  # a kernel copy; hashing the copy then reads the cache
-    digest = hashlib.sha256()
-    with folder.input.open("rb") as f:
-        while block := f.read(4 << 20):
-            digest.update(block)
     spec = JobSpec(
         id=job_id,
         actor=actor.value,
@@ -118,7 +114,7 @@ def submit(
         user=user,
         file_name=path.name,
         size=folder.input.stat().st_size,
-        sha256=digest.hexdigest(),
+        sha256=file_sha256(folder.input),
         db=str(reg.path.resolve()),
         out_dir=str((out_dir or folder.dir / "out").resolve()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

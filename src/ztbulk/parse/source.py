@@ -120,6 +120,15 @@ def _convert(
     return block.replace(b"\r", b"\n") if cr_only else block
 
 
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, hex."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(4 * MIB):
+            h.update(block)
+    return h.hexdigest()
+
+
 class Sha256:
     """SHA-256 of a file, computed on a thread while the pipeline reads it.
 
@@ -132,11 +141,7 @@ class Sha256:
         self._thread.start()
 
     def _run(self, path: Path) -> None:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(4 * MIB):
-                h.update(block)
-        self._digest = h.hexdigest()
+        self._digest = file_sha256(path)
 
     def hexdigest(self) -> str:
         self._thread.join()
