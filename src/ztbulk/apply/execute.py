@@ -14,15 +14,16 @@ _BATCH = "(SELECT * FROM read_parquet($plan) WHERE line BETWEEN $lo AND $hi)"
 # Each statement sees the batch's plan rows as `p`.
 _STATEMENTS = {
     # Customer, profileid mode: set the configuration.
-    "apply": """UPDATE devices SET configuration_id = p.target, updated_at = now()
-       FROM {batch} p WHERE p.action = 'apply' AND devices.id = p.device_id""",
+    "apply": f"""UPDATE devices SET configuration_id = p.target, updated_at = now()
+       FROM {_BATCH} p WHERE p.action = 'apply' AND devices.id = p.device_id""",
     # Unclaim (customer or reseller): the device leaves the customer's account.
-    "unclaim": """UPDATE devices SET customer_id = NULL, configuration_id = NULL, updated_at = now()
-       FROM {batch} p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
+    "unclaim": f"""UPDATE devices SET customer_id = NULL, configuration_id = NULL,
+           updated_at = now()
+       FROM {_BATCH} p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
     # Reseller claim of a known device: the customer's default configuration applies.
-    "claim": """UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
+    "claim": f"""UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
            configuration_id = p.default_config, updated_at = now()
-       FROM {batch} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
+       FROM {_BATCH} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
     # Reseller claim of a new device: registered with the list's spelling of the names.
     "create": f"""INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
                             reseller_id, configuration_id, imei_n, meid_n)
@@ -38,7 +39,7 @@ _STATEMENTS = {
               p.target, $reseller, p.default_config,
               CASE WHEN p.kind = 'IMEI' THEN {imei_number("p.key")} END,
               CASE WHEN p.kind = 'MEID' THEN {meid_number("p.key")} END
-       FROM {{batch}} p WHERE p.action = 'create'""",
+       FROM {_BATCH} p WHERE p.action = 'create'""",
 }
 
 
@@ -68,7 +69,7 @@ def apply_batch(
         for action, statement in _STATEMENTS.items():
             if (action,) in found:
                 params = rows | ({"reseller": reseller} if "$reseller" in statement else {})
-                con.execute(statement.replace("{batch}", _BATCH), params)
+                con.execute(statement, params)
         con.execute(
             "UPDATE job_batches SET state = 'done', done_at = now() WHERE job_id = ? AND batch = ?",
             [job_id, batch],
