@@ -44,11 +44,11 @@ class Staged:
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per batch
     duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
 
-    def batches(self, parts: int = OUTPUT_PARTS) -> Iterator[Batch]:
-        """Per `parts` ingest batches, in line order: their failing rows (rendered, duplicates
-        included) and the lines of their valid rows (duplicates not)."""
-        for i in range(0, len(self.parts), parts):
-            failing_parts, valid_parts = zip(*self.parts[i : i + parts], strict=True)
+    def batches(self) -> Iterator[Batch]:
+        """Per OUTPUT_PARTS ingest batches, in line order: their failing rows (rendered,
+        duplicates included) and the lines of their valid rows (duplicates not)."""
+        for i in range(0, len(self.parts), OUTPUT_PARTS):
+            failing_parts, valid_parts = zip(*self.parts[i : i + OUTPUT_PARTS], strict=True)
             batch = Batch(
                 pl.read_parquet(list(failing_parts)),
                 pl.read_parquet(list(valid_parts), columns=["line"])["line"],

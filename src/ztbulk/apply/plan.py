@@ -2,12 +2,13 @@
 
 One DuckDB query per range of 2M lines (never a query per row, nor per batch: a batch join
 would scan the devices table once per batch). It reads the rows straight from ingest's staged
-Parquet parts. Each identifier kind is an equality join, so DuckDB hashes the
-input and probes `devices` once: IMEI against `imei` and, for dual-SIM devices, `imei2`; MEID
-against `meid`; serial with model and manufacturer against the same three. The plan says, per
-row, which device it is, what to do (apply, unclaim, claim an existing device, create and
-claim, nothing, reject, skip) and which SPEC section 5 codes apply; SPEC section 4 is applied
-again to rows that reach the same device through different identifiers.
+Parquet parts. Each identifier kind is an equality join, so DuckDB hashes the input and probes
+`devices` once: IMEI against the first and, for dual-SIM devices, second IMEI, MEID against
+the MEID (all three as numbers: `imei_n`, `imei2_n`, `meid_n`); serial with model and
+manufacturer against the same three. The plan says, per row, which device it is, what to do
+(apply, unclaim, claim an existing device, create and claim, nothing, reject, skip) and which
+SPEC section 5 codes apply; SPEC section 4 is applied again to rows that reach the same device
+through different identifiers.
 
 The plan is written to Parquet before anything changes, so a resumed job applies the same plan
 and reports the same outcomes as an uninterrupted one.

@@ -234,7 +234,7 @@ def _plan_rows(
     coded = rows.filter(pl.col("mask") != 0)
     if not coded.height:
         return plain, pl.DataFrame()
-    # Values are read only for the rows whose messages quote them.
+    # Values are read only for rows with codes (their messages and errors.csv quote them).
     coded = coded.join(batch.values(coded["line"]), on="line", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
     coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))
