@@ -41,11 +41,14 @@ def redis_server(folder: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
         except OSError:
+            if time.monotonic() > deadline:  # say so here, not as a failure of each test
+                proc.terminate()
+                pytest.fail(f"redis-server did not accept connections on port {port} in 10 s")
             time.sleep(0.05)
     try:
         yield f"redis://127.0.0.1:{port}/0"
