@@ -226,20 +226,23 @@ def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -
 def test_an_identifier_of_several_devices_resolves_to_one(
     tmp_path: Path, env: tuple[Path, Seeded]
 ) -> None:
-    """An IMEI that is one device's first IMEI and another's second resolves to the first; a
-    serial (with model and maker) of two devices resolves to the lower id. One row, one
-    outcome, whatever the registry holds. (The rows are inserted as a writer that does not
-    number identifiers would: resolve numbers them first.)"""
+    """An IMEI that is one device's first IMEI and another's second resolves to the first,
+    even where the other has the lower id; a serial (with model and maker) of two devices
+    resolves to the lower id. One row, one outcome, whatever the registry holds. (The rows are
+    inserted as a writer that does not number identifiers would: resolve numbers them first.)"""
     db, s = env
     first = devices(db, s.customer_id, "imei IS NOT NULL AND NOT kme").row(0, named=True)
     serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").row(0, named=True)
     with Registry.open(db) as reg:
         copy = "model, manufacturer, customer_id, reseller_id, configuration_id"
-        for column, value in (("imei2", first["imei"]), ("serial", serial["serial"])):
+        for new_id, column, value, of in (
+            ("0", "imei2", first["imei"], first["id"]),  # ids start at 1: the lowest
+            ("nextval('device_ids')", "serial", serial["serial"], serial["id"]),
+        ):
             reg.con.execute(
-                f"INSERT INTO devices (id, {column}, {copy}) SELECT nextval('device_ids'), ?, "
+                f"INSERT INTO devices (id, {column}, {copy}) SELECT {new_id}, ?, "
                 f"{copy} FROM devices WHERE id = ?",
-                [value, first["id"] if column == "imei2" else serial["id"]],
+                [value, of],
             )
     cfg = s.configuration_ids[0]
     rows = [
