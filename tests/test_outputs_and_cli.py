@@ -14,7 +14,9 @@ import pytest
 
 from tests.conftest import FIXTURES, HEADER, IMEI_OK, csv_text, run_check
 from ztbulk.cli import main
-from ztbulk.report.outputs import OutputWriter
+from ztbulk.codes import CATALOGUE, ROW_CODES, Code, codes_of, mask_of
+from ztbulk.domain import CANONICAL_COLUMNS
+from ztbulk.report.outputs import OutputWriter, render
 
 ROW = f"IMEI,{IMEI_OK},,SM-A155M,Samsung,ZERO_TOUCH,101"
 
@@ -39,6 +41,33 @@ def test_outcomes_parquet_schema(tmp_path: Path) -> None:
     bad = result.row(3)
     assert bad["outcome"] == "rejected" and bad["device_id"] is None
     assert "modemtype imei must be upper case." in bad["message"]
+
+
+def test_messages_follow_the_catalogue_for_every_mask() -> None:
+    """Rows of mixed masks (none, one code, several, interleaved) get their codes' templates
+    in catalogue order, filled with the row's values or `(blank)`, in the frame's row order:
+    checked against `str.format` on the catalogue, row by row."""
+    masks = [
+        mask_of(Code.MODEMTYPE_CASE),
+        0,
+        mask_of(Code.IMEI_CHECKSUM, Code.MODEL_UNKNOWN, Code.PROFILETYPE_CASE),
+        mask_of(Code.MODEMTYPE_CASE),
+        mask_of(*ROW_CODES),
+        mask_of(Code.DEVICE_NOT_FOUND, Code.KME_CONFLICT),
+    ]
+    values = {name: [f"{name}-{i}" if i % 3 else None for i in range(len(masks))]
+              for name in (*CANONICAL_COLUMNS, "raw")}  # fmt: skip
+    frame = pl.DataFrame({"line": range(2, 2 + len(masks)), "mask": masks, **values},
+                         schema_overrides={"mask": pl.UInt64, "line": pl.Int64})  # fmt: skip
+
+    def expected(i: int) -> str:
+        row = {name: column[i] or "(blank)" for name, column in values.items()}
+        return " ".join(CATALOGUE[c].template.format(**row) for c in codes_of(masks[i]))
+
+    got = render(frame)
+    assert got["line"].to_list() == frame["line"].to_list()
+    assert got["message"].to_list() == [expected(i) for i in range(len(masks))]
+    assert got["codes"].to_list()[2] == ["IMEI_CHECKSUM", "MODEL_UNKNOWN", "PROFILETYPE_CASE"]
 
 
 def test_an_error_writing_the_files_reaches_the_caller(

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.frames import merge_by_line
-from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, message
+from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, messages
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
 
 OUTCOMES_SCHEMA = pa.schema(
@@ -49,8 +49,8 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
     """Add outcome, codes and message from `mask` (and the values the messages quote).
 
     A batch holds few distinct masks, so outcome and code list are made once per mask and
-    joined; message templates are built only for the codes present in the batch, so a frame
-    needs only the value columns its codes quote.
+    joined, and messages are filled a mask at a time (`messages`): a frame needs only the
+    value columns its codes quote.
     """
     masks = frame["mask"].unique().to_list()
     table = pl.DataFrame(
@@ -61,13 +61,8 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
         },
         schema={"mask": pl.UInt64, "outcome": pl.String, "codes": pl.List(pl.String)},
     )
-    seen = 0
-    for m in masks:
-        seen |= m
-    present = tuple(c for c in ROW_CODES if seen >> c.bit & 1)
-    return frame.join(table, on="mask", how="left", maintain_order="left").with_columns(
-        message=message(pl.col("mask"), present)
-    )
+    rendered = frame.join(table, on="mask", how="left", maintain_order="left")
+    return rendered.with_columns(message=messages(frame))
 
 
 def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
