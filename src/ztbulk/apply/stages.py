@@ -20,7 +20,6 @@ import polars as pl
 from ztbulk.apply import jobs
 from ztbulk.apply.execute import apply_batch
 from ztbulk.apply.plan import (
-    FLAG_CODES,
     PARTS,
     ResolveInput,
     Who,
@@ -42,7 +41,6 @@ from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import RENDERED, OutputWriter, render
-from ztbulk.validate.checks import mask_of_flags
 from ztbulk.validate.rules import FIELDS, canonical_values
 
 # Plan rows applied per transaction (ZTBULK_BATCH_ROWS overrides, e.g. for many small batches).
@@ -208,11 +206,11 @@ class PlanRows:
 
     @staticmethod
     def _read(part: Path) -> pl.DataFrame:
-        columns = ["line", "device_id", "action", *FLAG_CODES]
+        columns = ["line", "device_id", "action", "mask"]
         return pl.read_parquet(part, columns=columns).select(
             "line",
             "device_id",
-            mask=mask_of_flags((code, pl.col(flag)) for flag, code in FLAG_CODES.items()),
+            "mask",
             outcome=pl.col("action").replace_strict(
                 {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
             ),
