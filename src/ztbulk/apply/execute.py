@@ -60,7 +60,7 @@ def apply_batch(
         ).fetchall()
         if state and state[0][0] == "done":
             return False
-        # Read straight from the plan (sorted by line, in row groups of a batch): each statement
+        # Read straight from the plan (the part of the batch's lines): each statement
         # reads only the columns it needs, far cheaper than copying the batch into a table.
         rows = {"plan": plan, "lo": lines[0], "hi": lines[1]}
         found = con.execute(f"SELECT DISTINCT action FROM {_BATCH}", rows).fetchall()

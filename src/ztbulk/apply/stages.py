@@ -182,7 +182,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
 
 class PlanRows:
     """The plan's rows with their outcome and code mask, handed out in line order, batch by
-    batch. The parts are read one at a time (they are in line order), so memory follows a
+    batch. The parts are read one at a time (each holds one range of lines), so memory follows a
     part, and each part is read and decided in one go rather than once per batch."""
 
     def __init__(self, folder: Path) -> None:
@@ -207,13 +207,17 @@ class PlanRows:
     @staticmethod
     def _read(part: Path) -> pl.DataFrame:
         columns = ["line", "device_id", "action", "mask"]
-        return pl.read_parquet(part, columns=columns).select(
-            "line",
-            "device_id",
-            "mask",
-            outcome=pl.col("action").replace_strict(
-                {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
-            ),
+        return (
+            pl.read_parquet(part, columns=columns)
+            .sort("line")
+            .select(
+                "line",
+                "device_id",
+                "mask",
+                outcome=pl.col("action").replace_strict(
+                    {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
+                ),
+            )
         )
 
 
