@@ -200,6 +200,25 @@ def test_reseller_claims_and_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) 
     assert released.report is not None and released.report.outcomes == {"unclaimed": 2}
 
 
+def test_created_devices_take_their_ids_in_line_order(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    """The plan's parts hold their rows in no particular order; devices to create still get
+    their ids in line order, so every run of the same plan creates the same devices."""
+    db, s = env
+    customer = str(s.customer_id)
+    known = rows_for(devices(db, s.customer_id), customer)  # already the customer's
+    rows = []
+    for i, row in enumerate(known):
+        rows += [row, f",,NEW-SN-{i:05d},SM-A155M,Samsung,ZERO_TOUCH,{customer}"]
+    src = write(tmp_path, OWNER_HEADER, rows)
+    result = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    created = outcomes(result.report.out_dir).filter(pl.col("outcome") == "claimed")  # type: ignore[union-attr]
+    assert created.height == len(known)
+    assert created["device_id"].is_sorted() and created["line"].is_sorted()
+    assert created["device_id"].n_unique() == len(known)
+
+
 def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
     db, s = env
     dual = devices(db, s.customer_id, "imei2 IS NOT NULL").head(1).row(0, named=True)
