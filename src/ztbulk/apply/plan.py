@@ -24,15 +24,16 @@ from pathlib import Path
 
 import polars as pl
 
-from ztbulk.codes import Code, mask_of
+from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
 from ztbulk.frames import repeated_values
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import NUMBER_DEVICES
+from ztbulk.validate.duplicates import DUPLICATE_CONFLICT, DUPLICATE_ROW
 
 # The decisions' boolean columns and the codes they stand for. The plan stores them as one
-# code `mask` (UInt64, as `validate.checks.code_mask`): seven boolean columns cost DuckDB a
-# third more time to write than the mask, and finalize reads the mask as it is.
+# code `mask` (UInt64, as `validate.checks.code_mask`), which finalize reads as it is: with
+# nine boolean columns (these and section 4's two), DuckDB took a third longer to write a part.
 FLAG_CODES = {
     "not_found": Code.DEVICE_NOT_FOUND,
     "mismatch": Code.MANUFACTURER_MISMATCH,
@@ -43,7 +44,6 @@ FLAG_CODES = {
     "kme": Code.KME_CONFLICT,
 }
 _MASK = " | ".join(f"({flag}::UBIGINT << {code.bit})" for flag, code in FLAG_CODES.items())
-DUPLICATE_ROW, DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_ROW), mask_of(Code.DUPLICATE_CONFLICT)
 
 
 RESOLVE_ROWS = 2_000_000  # rows resolved per query
@@ -224,8 +224,8 @@ FROM facts
 
 
 def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows: int) -> list[int]:
-    """Resolve every row into the plan: a folder of Parquet parts in line order, and the line
-    range of each batch (`batches.json`, written last). Return the rows per batch.
+    """Resolve every row into the plan: a folder of Parquet parts, one per range of lines, and the
+    line range of each batch (`batches.json`, written last). Return the rows per batch.
 
     DuckDB resolves one line range per query and writes that range's part itself, so memory
     follows one range, not the file. Section 4 on resolved devices and the ids of devices to
