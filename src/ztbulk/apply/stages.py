@@ -39,6 +39,7 @@ from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
+from ztbulk.report.messages import QUOTING_MASK
 from ztbulk.report.model import REPORT_JSON, CheckReport
 from ztbulk.report.outputs import RENDERED, OutputWriter, render
 from ztbulk.validate.rules import FIELDS, canonical_values
@@ -236,8 +237,13 @@ def _plan_rows(
     coded = rows.filter(pl.col("mask") != 0)
     if not coded.height:
         return plain, pl.DataFrame()
-    # Values are read only for rows with codes (their messages and errors.csv quote them).
-    coded = coded.join(batch.values(coded["line"]), on="line", maintain_order="left")
+    # Values are read only for the rows that show them: in errors.csv (rejected, skipped) or
+    # in a message. Most rows with codes have only a warning that quotes none (KME_CONFLICT).
+    shown = pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]) | (
+        pl.col("mask") & QUOTING_MASK != 0
+    )
+    values = batch.values(coded.filter(shown)["line"])
+    coded = coded.join(values, on="line", how="left", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
     coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))
     return plain, coded.with_columns(outcome=planned).select(*RENDERED, "mask", FIELDS, "device_id")

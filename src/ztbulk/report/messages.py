@@ -52,3 +52,7 @@ def _fill(mask: int) -> pl.Expr:
         values += [pl.col(n).fill_null("(blank)") for n in _quoted(code)]
     text = " ".join(formats)
     return pl.format(text, *values) if values else pl.lit(text, pl.String)
+
+
+# The codes whose messages quote a value of the row.
+QUOTING_MASK = sum(1 << c.bit for c in ROW_CODES if _quoted(c))
