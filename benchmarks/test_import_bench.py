@@ -6,12 +6,13 @@ runs the smoke version of both. The registry and the file are generated once (ca
 bench folder); every round imports into a fresh copy of the registry. Printed: rows/s end to
 end, the ratio to a bare Polars read of the same file timed beside each round (in a fresh
 process), seconds per stage, peak RSS (embedded: a fresh process; distributed: the larger
-worker's).
+worker's), and embedded, how many cores were busy on average (CPU seconds per second).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,7 @@ SMOKE_ROWS = 20_000
 # The figures of a run that are not seconds of a stage.
 IMPORT_FIGURES = (
     "seconds", "rows", "rows_per_s", "peak_rss_mib", "total", "source", "polars_read_s",
-    "over_polars_read",
+    "over_polars_read", "cores",
 )  # fmt: skip
 ROUNDS = int(os.environ.get("ZTBULK_BENCH_ROUNDS", "2"))
 
@@ -64,7 +65,7 @@ def run_import(db: Path, src: Path, customer: int, work: Path) -> dict[str, floa
     trial = work / "trial.duckdb"
     shutil.copy(db, trial)
     shutil.rmtree(work / "spool", ignore_errors=True)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     result = import_file(
         src,
         account=f"customer:{customer}",
@@ -73,9 +74,17 @@ def run_import(db: Path, src: Path, customer: int, work: Path) -> dict[str, floa
         spool=work / "spool",
         out_dir=work / "out",
     )
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     assert result.report is not None
-    return {"seconds": seconds, "rows": float(result.report.rows), **result.report.timings}
+    # Embedded, this process does all the work: CPU seconds (all threads) per wall second
+    # say how busy the cores were. Distributed, the workers work and this process waits.
+    figures = {"seconds": seconds, "rows": float(result.report.rows), "cores": cpu / seconds}
+    return figures | result.report.timings
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(
@@ -102,11 +111,12 @@ def measure(
     benchmark.extra_info.update(best)
     stages = ", ".join(f"{k} {v:.2f}" for k, v in best.items() if k not in IMPORT_FIGURES)
     mode = "embedded" if workers is None else f"distributed ({len(workers.procs)} workers)"
+    cores = f" | {best['cores']:.2f} cores busy" if workers is None else ""
     print(
         f"\nimport {rows:,} rows into {rows:,} devices, {mode}: {best['seconds']:.2f} s, "
         f"{best['rows_per_s'] / 1e3:,.0f}k rows/s, {best['over_polars_read']:.1f}x a bare Polars "
         f"read ({best['polars_read_s']:.2f} s) | {stages} | "
-        f"peak RSS {best['peak_rss_mib']:.0f} MiB"
+        f"peak RSS {best['peak_rss_mib']:.0f} MiB" + cores
     )
     return best
 
