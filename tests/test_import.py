@@ -19,10 +19,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ztbulk.apply import import_file, resume_job, stages
+from ztbulk.apply import import_file, plan, resume_job, stages
 from ztbulk.apply import jobs as ledger
 from ztbulk.cli import main
-from ztbulk.errors import UsageError
+from ztbulk.errors import InternalError, UsageError
 from ztbulk.ingest import OUTPUT_PARTS
 from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
@@ -217,6 +217,21 @@ def test_created_devices_take_their_ids_in_line_order(
     assert created.height == len(known)
     assert created["device_id"].is_sorted() and created["line"].is_sorted()
     assert created["device_id"].n_unique() == len(known)
+
+
+def test_a_row_resolve_does_not_plan_stops_the_job(
+    tmp_path: Path, env: tuple[Path, Seeded], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every planned row is counted: were a join to miss a kind of identifier (here the
+    serial join is taken out), the job stops with an internal error instead of losing rows."""
+    db, s = env
+    monkeypatch.setattr(
+        plan, "_MATCHES", plan._MATCHES.replace("WHERE i.kind = 'SN'", "WHERE false")
+    )
+    serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").head(1)
+    src = write(tmp_path, HEADER, rows_for(serial, str(s.configuration_ids[0])))
+    with pytest.raises(InternalError, match="planned 0 rows"):
+        import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db)
 
 
 def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -> None:

@@ -26,6 +26,7 @@ import polars as pl
 
 from ztbulk.codes import Code
 from ztbulk.domain import Actor, Mode
+from ztbulk.errors import InternalError
 from ztbulk.frames import repeated_values
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import NUMBER_DEVICES
@@ -292,8 +293,11 @@ def _decide(
         reg.con.sql(sql, params=ranged).write_parquet(
             str(part), compression="lz4", row_group_size=batch_rows
         )
-        if pl.scan_parquet(part).select(pl.len()).collect().item() > _count(lines, lo, hi):
-            _keep_best(part, batch_rows)  # some identifier names several devices (rare)
+        written = pl.scan_parquet(part).select(pl.len()).collect().item()
+        if written > _count(lines, lo, hi):  # some identifier names several devices (rare)
+            written = _keep_best(part, batch_rows)
+        if written != _count(lines, lo, hi):  # a row no join covers: stop, never drop it
+            raise InternalError(f"Resolve planned {written} rows for lines {lo}-{hi}.")
         parts.append(part)
     return parts
 
@@ -303,12 +307,14 @@ def _count(lines: pl.Series, lo: int, hi: int) -> int:
     return int(lines.search_sorted(hi, side="right")) - int(lines.search_sorted(lo))
 
 
-def _keep_best(part: Path, batch_rows: int) -> None:
-    """Keep one row per line where the registry matched several devices: the lowest rank."""
+def _keep_best(part: Path, batch_rows: int) -> int:
+    """Keep one row per line where the registry matched several devices: the lowest rank.
+    Return the rows kept."""
     rows = pl.read_parquet(part).sort("line", "rank").unique("line", keep="first")
     tmp = part.with_suffix(".tmp")
     rows.write_parquet(tmp, compression="lz4", row_group_size=batch_rows)
     tmp.replace(part)
+    return rows.height
 
 
 def _line_ranges(lines: pl.Series, size: int) -> list[tuple[int, int]]:
