@@ -239,9 +239,8 @@ def _plan_rows(
         return plain, pl.DataFrame()
     # Values are read only for the rows that show them: in errors.csv (rejected, skipped) or
     # in a message. Most rows with codes have only a warning that quotes none (KME_CONFLICT).
-    shown = pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]) | (
-        pl.col("mask") & QUOTING_MASK != 0
-    )
+    quoting = (pl.col("mask") & pl.lit(QUOTING_MASK, pl.UInt64)) != 0
+    shown = pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]) | quoting
     values = batch.values(coded.filter(shown)["line"])
     coded = coded.join(values, on="line", how="left", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan

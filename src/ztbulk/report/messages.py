@@ -25,7 +25,8 @@ def messages(frame: pl.DataFrame) -> pl.Series:
     on every row and keeping it where the code is (a batch holds a few dozen masks).
     """
     masks = frame["mask"].unique().to_list()
-    quoted = {n for m in masks for c in codes_of(m) for n in _quoted(c)}  # all that is copied
+    # Only the columns some template quotes are split by mask.
+    quoted = {n for m in masks for c in codes_of(m) for n in _quoted(c)}
     rows = frame.select("mask", *sorted(quoted)).with_row_index("_row")
     filled = [
         part.select("_row", message=_fill(int(mask)))
