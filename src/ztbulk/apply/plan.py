@@ -293,10 +293,13 @@ def _decide(
         reg.con.sql(sql, params=ranged).write_parquet(
             str(part), compression="lz4", row_group_size=batch_rows
         )
-        written = pl.scan_parquet(part).select(pl.len()).collect().item()
-        if written > _count(lines, lo, hi):  # some identifier names several devices (rare)
+        written, expected = (
+            pl.scan_parquet(part).select(pl.len()).collect().item(),
+            _count(lines, lo, hi),
+        )
+        if written > expected:  # some identifier names several devices (rare)
             written = _keep_best(part, batch_rows)
-        if written != _count(lines, lo, hi):  # a row no join covers: stop, never drop it
+        if written != expected:  # a row no join covers: stop, never drop it
             raise InternalError(f"Resolve planned {written} rows for lines {lo}-{hi}.")
         parts.append(part)
     return parts

@@ -36,6 +36,8 @@ ERROR_COLUMNS = ["ztbulk_line", "ztbulk_outcome", "ztbulk_codes", "ztbulk_messag
 FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet would run such a cell as a formula
 FIRST_FAILURES = 20
 RENDERED = ["line", "outcome", "codes", "message"]
+# The rows errors.csv holds (SPEC section 6), with their original values.
+IN_ERRORS_CSV = pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED])
 
 
 def outcome_of(mask: int) -> Outcome:
@@ -62,7 +64,7 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
         schema={"mask": pl.UInt64, "outcome": pl.String, "codes": pl.List(pl.String)},
     )
     rendered = frame.join(table, on="mask", how="left", maintain_order="left")
-    return rendered.with_columns(message=messages(frame))
+    return rendered.with_columns(message=messages(frame, masks))
 
 
 def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
@@ -109,7 +111,7 @@ class OutputWriter(Closing):
         failing_rows = failing.select(*RENDERED, device_id=device.cast(pl.Int64))
         out = merge_by_line(plain_rows, failing_rows)
         table = out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
-        errors = failing.filter(pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]))
+        errors = failing.filter(IN_ERRORS_CSV)
         self._wait()
         # The files are written on a thread while the caller prepares the next batch: pyarrow
         # encodes on one core, and this halved the time the writes added to finalize.
