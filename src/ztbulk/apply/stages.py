@@ -41,7 +41,7 @@ from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.messages import QUOTING_MASK
 from ztbulk.report.model import REPORT_JSON, CheckReport
-from ztbulk.report.outputs import RENDERED, OutputWriter, render
+from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, OutputWriter, render
 from ztbulk.validate.rules import FIELDS, canonical_values
 
 # Plan rows applied per transaction (ZTBULK_BATCH_ROWS overrides, e.g. for many small batches).
@@ -240,7 +240,7 @@ def _plan_rows(
     # Values are read only for the rows that show them: in errors.csv (rejected, skipped) or
     # in a message. Most rows with codes have only a warning that quotes none (KME_CONFLICT).
     quoting = (pl.col("mask") & pl.lit(QUOTING_MASK, pl.UInt64)) != 0
-    shown = pl.col("outcome").is_in([Outcome.REJECTED, Outcome.SKIPPED]) | quoting
+    shown = IN_ERRORS_CSV | quoting
     values = batch.values(coded.filter(shown)["line"])
     coded = coded.join(values, on="line", how="left", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan

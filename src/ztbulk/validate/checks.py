@@ -7,7 +7,7 @@ row; `code_mask` folds the results into one UInt64 column, one bit per code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -232,15 +232,10 @@ def _owner_invalid(r: Row) -> pl.Expr:
 
 
 def code_mask(row: Row) -> pl.Expr:
-    """One UInt64 per row: bit `code.bit` set where `code`'s check is true."""
-    return mask_of_flags((code, fn(row)) for code, fn in CHECKS.items())
+    """One UInt64 per row: bit `code.bit` set where `code`'s check is true (null: not set).
 
-
-def mask_of_flags(flags: Iterable[tuple[Code, pl.Expr]]) -> pl.Expr:
-    """One UInt64 per row: bit `code.bit` set where its boolean flag is true (null: not set).
-
-    Each flag cast to 0/1 times its bit, summed (nulls count as 0): 4x faster than a
-    when/then per flag."""
+    Each check cast to 0/1 times its bit, summed (nulls count as 0): 4x faster than a
+    when/then per check."""
     return pl.sum_horizontal(
-        [flag.cast(pl.UInt64) * pl.lit(1 << code.bit, pl.UInt64) for code, flag in flags]
+        [fn(row).cast(pl.UInt64) * pl.lit(1 << code.bit, pl.UInt64) for code, fn in CHECKS.items()]
     )
