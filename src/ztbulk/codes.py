@@ -63,6 +63,7 @@ class Code(StrEnum):
     CONFIGURATION_NOT_FOUND = "CONFIGURATION_NOT_FOUND"
     CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
     DEVICE_CLAIMED_ELSEWHERE = "DEVICE_CLAIMED_ELSEWHERE"
+    DEVICE_CHANGED = "DEVICE_CHANGED"
     SECONDARY_IMEI = "SECONDARY_IMEI"
     KME_CONFLICT = "KME_CONFLICT"
 
@@ -232,6 +233,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
     ),
     Code.DEVICE_CLAIMED_ELSEWHERE: _info(
         "Claimed elsewhere", "The device is already claimed by another customer.", G
+    ),
+    Code.DEVICE_CHANGED: _info(
+        "Device changed",
+        "The device changed in the registry after this job planned it (claimed, unclaimed, "
+        "registered or reconfigured elsewhere); nothing was written: import the row again.",
+        G,
     ),
     Code.SECONDARY_IMEI: _info(
         "Second IMEI", "Matched a dual-SIM device by its second IMEI; the lowest is used.", W
