@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -261,22 +262,24 @@ def test_an_identifier_of_several_devices_resolves_to_one(
     tmp_path: Path, env: tuple[Path, Seeded]
 ) -> None:
     """An IMEI that is one device's first IMEI and another's second resolves to the first,
-    even where the other has the lower id; a serial (with model and maker) of two devices
-    resolves to the lower id. One row, one outcome, whatever the registry holds. (The rows are
-    inserted as a writer that does not number identifiers would: resolve numbers them first.)"""
+    even where the other has the lower id. One row, one outcome, whatever the registry holds.
+    (The row is inserted as a writer that does not number identifiers would: resolve numbers
+    it first.) A serial, model and maker of two devices cannot be: the registry refuses it."""
     db, s = env
     first = devices(db, s.customer_id, "imei IS NOT NULL AND NOT kme").row(0, named=True)
     serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").row(0, named=True)
+    copy = "model, manufacturer, customer_id, reseller_id, configuration_id"
     with Registry.open(db) as reg:
-        copy = "model, manufacturer, customer_id, reseller_id, configuration_id"
-        for new_id, column, value, of in (
-            ("0", "imei2", first["imei"], first["id"]),  # ids start at 1: the lowest
-            ("nextval('device_ids')", "serial", serial["serial"], serial["id"]),
-        ):
+        reg.con.execute(  # ids start at 1: the lowest
+            f"INSERT INTO devices (id, imei2, {copy}) SELECT 0, ?, {copy} FROM devices "
+            "WHERE id = ?",
+            [first["imei"], first["id"]],
+        )
+        with pytest.raises(duckdb.ConstraintException, match="Duplicate key"):
             reg.con.execute(
-                f"INSERT INTO devices (id, {column}, {copy}) SELECT {new_id}, ?, "
+                f"INSERT INTO devices (id, serial, {copy}) SELECT nextval('device_ids'), ?, "
                 f"{copy} FROM devices WHERE id = ?",
-                [value, of],
+                [serial["serial"], serial["id"]],
             )
     cfg = s.configuration_ids[0]
     rows = [
@@ -429,7 +432,7 @@ def test_an_apply_message_goes_on_with_pending_batches(
 
 def test_one_finalize_at_a_time(tmp_path: Path) -> None:
     """The finalize lock: a second holder is turned away until the first lets go."""
-    folder = ledger.JobFolder(tmp_path, "job")
+    folder = ledger.JobFolder(tmp_path, "20261202-141500-0a1b2c3d")
     folder.dir.mkdir()
     with (
         ledger.exclusive(folder, "finalize") as first,

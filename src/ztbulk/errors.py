@@ -38,3 +38,19 @@ class InternalError(ZtbulkError):
     """A bug or broken environment; the job can be run again."""
 
     exit_code = 3
+
+
+class JobWaitingError(TransientError):
+    """A job waits for an earlier job of the same account to finish (submission order)."""
+
+    def __init__(self, job_id: str, earlier: str) -> None:
+        super().__init__(
+            f"Job {job_id} waits for job {earlier} of the same account, submitted before it: "
+            f"finish that one (`ztbulk job resume {earlier}`) or cancel it "
+            f"(`ztbulk job cancel {earlier}`)."
+        )
+        self.earlier = earlier
+
+
+class JobCancelledError(UsageError):
+    """The job was cancelled: nothing more is done for it."""

@@ -3,6 +3,12 @@
 Dramatiq delivers at least once, so a batch may arrive twice; the transaction first looks at
 the ledger and does nothing for a batch already done. Statements are bulk `UPDATE ... FROM`
 and `INSERT ... SELECT` over the batch's plan rows, read straight from the plan's Parquet.
+
+The registry may have moved since the plan was made (another account claimed a device, a
+configuration was deleted, another reseller registered the device to create), and the plan is
+a file in the job folder. So the same transaction first checks, row by row, what each row's
+decision rested on (`_REFUSALS`), records the rows where it no longer holds in
+`job_refusals` with the code finalize reports for them, and writes only the others.
 """
 
 from __future__ import annotations
@@ -11,19 +17,77 @@ from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import imei_number, meid_number
 
 _BATCH = "(SELECT * FROM read_parquet($plan) WHERE line BETWEEN $lo AND $hi)"
-# Each statement sees the batch's plan rows as `p`.
+_WRITES = "('apply', 'unclaim', 'claim', 'create')"
+# The rows of the batch still to write: those the checks below did not refuse.
+_KEPT = f"""(SELECT * FROM {_BATCH} WHERE action IN {_WRITES} AND line NOT IN (
+    SELECT line FROM job_refusals WHERE job_id = $job AND line BETWEEN $lo AND $hi))"""
+
+# The decision a row rests on, against the device as the plan saw it (`d_*`): the device is
+# this account's (a customer's rows), this reseller's and claimed (a reseller's unclaim), or
+# nobody's (a claim). `$reseller` is NULL for a customer's job. Checked on the plan's own
+# view, so a plan edited by hand cannot reach another account's device either.
+_ALLOWED = """CASE p.action
+    WHEN 'apply' THEN p.d_customer = $account
+    WHEN 'unclaim' THEN CASE WHEN $reseller IS NULL THEN p.d_customer = $account
+                             ELSE p.d_reseller = $account AND p.d_customer IS NOT NULL END
+    WHEN 'claim' THEN p.d_customer IS NULL
+END"""
+_AS_SEEN = """d.customer_id IS NOT DISTINCT FROM p.d_customer
+    AND d.reseller_id IS NOT DISTINCT FROM p.d_reseller
+    AND d.configuration_id IS NOT DISTINCT FROM p.d_config"""
+_LINKED = """EXISTS (SELECT 1 FROM customer_resellers l WHERE l.customer_id = p.target
+    AND l.reseller_id = $account AND l.enabled)"""
+# A device to create that some device now carries an identifier of (resolve's matching).
+_TWINS = f"""(
+    SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.imei = p.key
+    WHERE p.action = 'create' AND p.kind = 'IMEI'
+    UNION ALL
+    SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.imei2 = p.key
+    WHERE p.action = 'create' AND p.kind = 'IMEI'
+    UNION ALL
+    SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON upper(t.meid) = p.key
+    WHERE p.action = 'create' AND p.kind = 'MEID'
+    UNION ALL
+    SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.serial = p.key
+        AND lower(t.model) = lower(p.model) AND lower(t.manufacturer) = lower(p.manufacturer)
+    WHERE p.action = 'create' AND p.kind = 'SN')"""
+# Only a reseller's plan has devices to create (and the columns naming them).
+_CREATES = f"""
+        WHEN p.action = 'create' AND p.line IN {_TWINS} THEN 'DEVICE_CHANGED'
+        WHEN p.action = 'create' THEN CASE WHEN NOT {_LINKED} THEN 'CUSTOMER_NOT_FOUND' END"""
+_REFUSALS = f"""
+INSERT INTO job_refusals
+SELECT $job, line, code FROM (
+    SELECT p.line, CASE {{creates}}
+        WHEN d.id IS NULL OR NOT coalesce({_ALLOWED}, false) OR NOT ({_AS_SEEN})
+            THEN 'DEVICE_CHANGED'
+        WHEN p.action = 'apply' AND p.target NOT IN
+            (SELECT id FROM configurations WHERE customer_id = $account)
+            THEN 'CONFIGURATION_NOT_FOUND'
+        WHEN p.action = 'claim' AND NOT {_LINKED} THEN 'CUSTOMER_NOT_FOUND'
+    END AS code
+    FROM {_BATCH} p LEFT JOIN devices d ON d.id = p.device_id
+    WHERE p.action IN {_WRITES}
+) WHERE code IS NOT NULL"""
+
+# A claim applies the customer's default configuration as it is now.
+_DEFAULTS = """(SELECT customer_id, max(id) AS config FROM configurations WHERE is_default
+    GROUP BY customer_id)"""
+_CLAIMING = f"""(SELECT k.*, c.config FROM {_KEPT} k
+    LEFT JOIN {_DEFAULTS} c ON c.customer_id = k.target)"""
+# Each statement sees the batch's kept plan rows as `p`.
 _STATEMENTS = {
     # Customer, profileid mode: set the configuration.
     "apply": f"""UPDATE devices SET configuration_id = p.target, updated_at = now()
-       FROM {_BATCH} p WHERE p.action = 'apply' AND devices.id = p.device_id""",
+       FROM {_KEPT} p WHERE p.action = 'apply' AND devices.id = p.device_id""",
     # Unclaim (customer or reseller): the device leaves the customer's account.
     "unclaim": f"""UPDATE devices SET customer_id = NULL, configuration_id = NULL,
            updated_at = now()
-       FROM {_BATCH} p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
+       FROM {_KEPT} p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
     # Reseller claim of a known device: the customer's default configuration applies.
     "claim": f"""UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
-           configuration_id = p.default_config, updated_at = now()
-       FROM {_BATCH} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
+           configuration_id = p.config, updated_at = now()
+       FROM {_CLAIMING} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
     # Reseller claim of a new device: registered with the list's spelling of the names.
     "create": f"""INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
                             reseller_id, configuration_id, imei_n, meid_n)
@@ -36,10 +100,10 @@ _STATEMENTS = {
                           AND lower(c.model) = lower(p.model)), p.model),
               coalesce((SELECT any_value(c.manufacturer) FROM catalog c
                         WHERE lower(c.manufacturer) = lower(p.manufacturer)), p.manufacturer),
-              p.target, $reseller, p.default_config,
+              p.target, $reseller, p.config,
               CASE WHEN p.kind = 'IMEI' THEN {imei_number("p.key")} END,
               CASE WHEN p.kind = 'MEID' THEN {meid_number("p.key")} END
-       FROM {_BATCH} p WHERE p.action = 'create'""",
+       FROM {_CLAIMING} p WHERE p.action = 'create'""",
 }
 
 
@@ -50,6 +114,7 @@ def apply_batch(
     *,
     plan: str,
     lines: tuple[int, int],
+    account: int,
     reseller: int | None,
 ) -> bool:
     """Apply `batch` of the plan (`plan`: its parts, a glob; `lines`: the batch's first and
@@ -64,14 +129,23 @@ def apply_batch(
         # reads only the columns it needs, far cheaper than copying the batch into a table.
         rows = {"plan": plan, "lo": lines[0], "hi": lines[1]}
         found = con.execute(f"SELECT DISTINCT action FROM {_BATCH}", rows).fetchall()
+        found_writes = {a for (a,) in found} & set(_STATEMENTS)
+        ids = {"job": job_id, "account": account, "reseller": reseller}
+        if found_writes:
+            refusals = _REFUSALS.replace("{creates}", _CREATES if "create" in found_writes else "")
+            con.execute(refusals, rows | _used(refusals, ids))
         # Each statement joins the batch against every device: run only those whose action
         # the batch holds (a customer's file has one or two of the four).
         for action, statement in _STATEMENTS.items():
-            if (action,) in found:
-                params = rows | ({"reseller": reseller} if "$reseller" in statement else {})
-                con.execute(statement, params)
+            if action in found_writes:
+                con.execute(statement, rows | _used(statement, ids))
         con.execute(
             "UPDATE job_batches SET state = 'done', done_at = now() WHERE job_id = ? AND batch = ?",
             [job_id, batch],
         )
     return True
+
+
+def _used(statement: str, params: dict[str, object]) -> dict[str, object]:
+    """The named parameters `statement` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in statement}

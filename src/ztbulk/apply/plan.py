@@ -166,7 +166,8 @@ joined AS (
 
 # Per-actor decision, in two steps: `facts` computes what needs a subquery (DuckDB cannot
 # reuse such an alias in the same SELECT), the final SELECT decides. Every query yields: line,
-# device_id, action, target, default_config, rank and the FLAG_CODES booleans.
+# device_id, action, target, default_config, rank, the FLAG_CODES booleans and the device as
+# the decision saw it (d_customer, d_reseller, d_config), which apply checks again.
 # A reseller's plan also carries the identifier and names of the devices it creates, and only
 # of those: writing every row's strings took a third of resolve's time.
 _CUSTOMER = """
@@ -177,7 +178,8 @@ _CUSTOMER = """
                 (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config
     FROM joined j
 )
-SELECT line, device_id, target, NULL::BIGINT AS default_config, not_found,
+SELECT line, device_id, target, NULL::BIGINT AS default_config, d_customer, d_reseller,
+       d_config, not_found,
        (NOT not_found AND mismatch_raw) AS mismatch, no_config,
        false AS no_customer, false AS elsewhere,
        (NOT not_found AND coalesce(second, false)) AS second,
@@ -200,7 +202,7 @@ _RESELLER = """
                AS no_customer
     FROM joined j
 )
-SELECT line, device_id, target, default_config,
+SELECT line, device_id, target, default_config, d_customer, d_reseller, d_config,
        (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
            AS not_found,
        (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ztbulk.apply import jobs
+from ztbulk.apply.stages import allowed_to_run
 from ztbulk.apply.worker import broker_url, enqueue, open_when_free, run_embedded, wait_for
 from ztbulk.domain import Actor
-from ztbulk.errors import UsageError
+from ztbulk.errors import InputError, JobWaitingError, UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import ANY_ROLE, RegistryService
 from ztbulk.report.model import REPORT_JSON, CheckReport
@@ -55,7 +56,9 @@ def import_file(
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
         if not path.is_file():
-            raise UsageError(f"{path} is not a readable file; check the path.")
+            raise InputError(f"{path} is not a readable file; check the path.")
+        if url is None and wait:  # embedded, nobody else runs the earlier job: say so first
+            _none_before(reg, actor, account_id)
         out = Path(out_dir) if out_dir else None
         spec = jobs.submit(
             reg, root, path, actor=actor, account_id=account_id, user=user, out_dir=out
@@ -77,20 +80,57 @@ def resume_job(
     say: Callable[[str], None] = lambda _text: None,
 ) -> ImportResult:  # fmt: skip
     root = jobs.spool_root(spool)
+    folder = jobs.JobFolder(root, job_id)
     url = broker_url()
     with _open(db, url) as reg:
-        jobs.register(reg, jobs.JobFolder(root, job_id))  # a crash may have come before it
+        if jobs.clean_orphan(reg, folder):
+            raise UsageError(
+                f"Job {job_id} was stopped while it was being submitted, before the registry "
+                "knew it: nothing was applied, and its folder is removed. Import the file again."
+            )
+        spec = allowed_to_run(reg, folder)  # from the ledger, rights checked again
+        jobs.write_locator(folder, spec)  # a kill may have come before it was written
         state = jobs.job_row(reg, job_id)["state"]
         done = state == jobs.DONE
-        jobs.JobFolder(root, job_id).write_state(state)  # clears a "failed" left for watchers
+        earlier = jobs.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
+        if not done and url is None and earlier is not None:
+            raise JobWaitingError(job_id, earlier)
+        folder.write_state(state)  # clears a "failed" left for watchers
         if not done and url is not None:
             enqueue(url, reg, job_id, resume=True)
         elif not done:
             run_embedded(reg, root, job_id, say, resume=True)
     if not done and url is not None:
         wait_for(root, job_id, say)
-    spec = jobs.JobFolder(root, job_id).spec()
     return ImportResult(job_id, load_report(Path(spec.out_dir)))
+
+
+def cancel_job(job_id: str, *, db: str | Path | None = None, spool: str | Path | None = None,
+               user: str) -> str:  # fmt: skip
+    """Cancel a job that is not finished: its pending batches are never applied (those already
+    applied stay). `user` needs the right to import for the job's account. Returns the state
+    the job had."""
+    folder = jobs.JobFolder(jobs.spool_root(spool), job_id)
+    with _open(db, broker_url()) as reg:
+        spec = jobs.spec(reg, folder)
+        svc = RegistryService(reg)
+        svc.require(svc.principal(user), spec.who, spec.account_id, ANY_ROLE, "cancel jobs")
+        state = str(jobs.job_row(reg, job_id)["state"])
+        if state not in jobs.UNFINISHED:
+            raise UsageError(f"Job {job_id} is {state}: only an unfinished job can be cancelled.")
+        jobs.set_state(reg, job_id, jobs.CANCELLED, folder)
+    return state
+
+
+def _none_before(reg: Registry, actor: Actor, account_id: int) -> None:
+    """Refuse to run a new job embedded while an earlier job of its account is unfinished."""
+    earlier = jobs.first_unfinished(reg, actor, account_id)
+    if earlier is not None:
+        raise UsageError(
+            f"Job {earlier} of this account is not finished, and jobs of one account run in "
+            f"the order they were submitted: finish it (`ztbulk job resume {earlier}`) or "
+            f"cancel it (`ztbulk job cancel {earlier}`), then import again."
+        )
 
 
 def _open(db: str | Path | None, url: str | None) -> AbstractContextManager[Registry]:

@@ -27,16 +27,16 @@ from ztbulk.apply.plan import (
     make_plan,
     plan_files,
 )
-from ztbulk.codes import Outcome
+from ztbulk.codes import ROW_CODES, Outcome
 from ztbulk.domain import Actor, Mode
-from ztbulk.errors import InternalError
+from ztbulk.errors import InputError, InternalError, JobCancelledError, JobWaitingError
 from ztbulk.frames import merge_by_line
 from ztbulk.ingest import Batch, Ingest, Staged, Timer, file_facts
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.header import Header
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.registry.db import Registry
-from ztbulk.registry.service import RegistryService
+from ztbulk.registry.service import ANY_ROLE, RegistryService
 from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.messages import QUOTING_MASK
@@ -73,21 +73,21 @@ def plan(opener: Opener, root: Path, job_id: str, config: ParseConfig | None = N
     the long part, run without it, so other processes can use it meanwhile.
     """
     folder = jobs.JobFolder(root, job_id)
-    spec = folder.spec()
     timer = Timer()
-    with opener(spec.db) as reg:
+    with opener(folder.db()) as reg:
+        spec = allowed_to_run(reg, folder)
+        earlier = jobs.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
+        if earlier is not None:
+            raise JobWaitingError(job_id, earlier)
         catalog = RegistryService(reg).catalog()
     report = _new_report(spec, folder, catalog.source)
     jobs.remove_work(folder)
     staged = Ingest(
-        folder.input,
-        spec.who,
-        catalog,
-        folder.work,
-        config or ParseConfig(),
-        timer,
-        sha256=spec.sha256,  # hashed when spooled
+        folder.input, spec.who, catalog, folder.work, config or ParseConfig(), timer
     ).run(report)
+    report.file.name = spec.file_name
+    if report.file.sha256 != spec.sha256:  # the folder is data: its input is checked
+        raise InputError(f"Job {job_id}: its spooled input is not the file it was submitted with.")
     batches: list[int] = []
     with opener(spec.db) as reg:
         with timer("resolve"):
@@ -98,6 +98,17 @@ def plan(opener: Opener, root: Path, job_id: str, config: ParseConfig | None = N
         jobs.record_batches(reg, job_id, batches)
         jobs.set_state(reg, job_id, jobs.PLANNED, folder, rows=report.rows)
     return list(range(len(batches)))
+
+
+def allowed_to_run(reg: Registry, folder: jobs.JobFolder) -> jobs.JobSpec:
+    """The job as the ledger has it, if it may run now: not cancelled, and its user still
+    has the right to import for its account (a user removed since cannot run it)."""
+    spec = jobs.spec(reg, folder)
+    if jobs.job_row(reg, spec.id)["state"] == jobs.CANCELLED:
+        raise JobCancelledError(f"Job {spec.id} was cancelled.")
+    svc = RegistryService(reg)
+    svc.require(svc.principal(spec.user), spec.who, spec.account_id, ANY_ROLE, "import files")
+    return spec
 
 
 def _resolve(
@@ -124,27 +135,30 @@ def apply_from(
     folder = jobs.JobFolder(root, job_id)
     deadline = time.monotonic() + hold_s
     applied: list[int] = []
-    with opener(folder.spec().db) as reg:
+    with opener(folder.db()) as reg:
         pending = jobs.pending_batches(reg, job_id)
         if not pending:  # applied already (by another message, or before a redelivery)
             return applied, 0
+        spec = jobs.spec(reg, folder)
+        if jobs.job_row(reg, job_id)["state"] == jobs.CANCELLED:
+            raise JobCancelledError(f"Job {job_id} was cancelled.")
         jobs.set_state(reg, job_id, jobs.APPLYING, folder)
         for next_batch in [batch, *(b for b in pending if b != batch)]:
             if next_batch != batch and time.monotonic() > deadline:
                 break
-            if _apply(reg, folder, next_batch):
+            if _apply(reg, folder, spec, next_batch):
                 applied.append(next_batch)
         return applied, len(jobs.pending_batches(reg, job_id))
 
 
-def _apply(reg: Registry, folder: jobs.JobFolder, batch: int) -> bool:
-    spec = folder.spec()
+def _apply(reg: Registry, folder: jobs.JobFolder, spec: jobs.JobSpec, batch: int) -> bool:
     reseller = spec.account_id if spec.who is Actor.RESELLER else None
     started = time.perf_counter()
     lines = batch_lines(folder.plan, batch)
     applied = apply_batch(
-        reg, spec.id, batch, plan=plan_files(folder.plan), lines=lines, reseller=reseller
-    )
+        reg, spec.id, batch, plan=plan_files(folder.plan), lines=lines,
+        account=spec.account_id, reseller=reseller,
+    )  # fmt: skip
     if applied:  # seconds per applied batch, summed into report.json by finalize
         with folder.apply_times.open("a", encoding="utf-8") as f:
             f.write(f"{batch} {time.perf_counter() - started:.4f}\n")
@@ -154,11 +168,17 @@ def _apply(reg: Registry, folder: jobs.JobFolder, batch: int) -> bool:
 def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     """Write every output from the staged rows and the plan; mark the job done."""
     folder = jobs.JobFolder(root, job_id)
+    with opener(folder.db()) as reg:
+        spec = jobs.spec(reg, folder)
+        refused = reg.con.sql(
+            "SELECT line, code FROM job_refusals WHERE job_id = ?", params=[job_id]
+        ).pl()
     report, staged = _load_staged(folder)
+    report.out_dir = spec.out_dir  # the ledger's, whatever the folder says
     out = Path(report.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    jobs.private_dir(out)
     timer = Timer()
-    plan = PlanRows(folder.plan) if folder.plan.exists() else None
+    plan = PlanRows(folder.plan, refused) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
     with timer("finalize"), OutputWriter(out, names) as writer:
         for batch in prefetch(staged.batches()):
@@ -176,7 +196,7 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
     (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
     write_html(report, out)
     write_summary_email(report, out)
-    with opener(folder.spec().db) as reg:
+    with opener(spec.db) as reg:
         jobs.set_state(reg, job_id, jobs.DONE, folder, rows=report.rows)
     return report
 
@@ -184,10 +204,18 @@ def finalize(opener: Opener, root: Path, job_id: str) -> CheckReport:
 class PlanRows:
     """The plan's rows with their outcome and code mask, handed out in line order, batch by
     batch. The parts are read one at a time (each holds one range of lines), so memory follows a
-    part, and each part is read and decided in one go rather than once per batch."""
+    part, and each part is read and decided in one go rather than once per batch. Rows that
+    apply refused (`refused`: line, code; the registry had moved) are rejected with that code.
+    """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, refused: pl.DataFrame) -> None:
         self.parts = sorted(folder.glob(PARTS))
+        self.refused = refused.select(
+            "line",
+            refusal=pl.col("code").replace_strict(
+                {c.value: 1 << c.bit for c in ROW_CODES}, return_dtype=pl.UInt64
+            ),
+        )
         self.rows = pl.DataFrame(
             schema={
                 "line": pl.Int64,
@@ -200,26 +228,36 @@ class PlanRows:
     def upto(self, last_line: int) -> pl.DataFrame:
         """The rows not yet handed out up to `last_line`: line, device_id, mask, outcome."""
         while self.parts and (not self.rows.height or self.rows["line"][-1] < last_line):
-            self.rows = pl.concat([self.rows, self._read(self.parts.pop(0))])
+            self.rows = pl.concat([self.rows, self._read(self.parts.pop(0), self.refused)])
         n = self.rows["line"].search_sorted(last_line, side="right")
         taken, self.rows = self.rows.head(n), self.rows.slice(n)
         return taken
 
     @staticmethod
-    def _read(part: Path) -> pl.DataFrame:
-        columns = ["line", "device_id", "action", "mask"]
-        return (
-            pl.read_parquet(part, columns=columns)
-            .sort("line")
-            .select(
-                "line",
-                "device_id",
-                "mask",
-                outcome=pl.col("action").replace_strict(
-                    {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
-                ),
-            )
+    def _read(part: Path, refused: pl.DataFrame) -> pl.DataFrame:
+        rows = pl.read_parquet(part, columns=["line", "device_id", "action", "mask"]).sort("line")
+        if refused.height:
+            rows = _with_refusals(rows, refused)
+        return rows.select(
+            "line",
+            "device_id",
+            "mask",
+            outcome=pl.col("action").replace_strict(
+                {k: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
+            ),
         )
+
+
+def _with_refusals(rows: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
+    """Reject the rows apply refused, with the refusal's code; a device it did not create
+    has no id."""
+    rows = rows.join(refused, on="line", how="left", maintain_order="left")
+    hit = pl.col("refusal").is_not_null()
+    return rows.with_columns(
+        mask=pl.col("mask") | pl.col("refusal").fill_null(0),
+        action=pl.when(hit).then(pl.lit("reject")).otherwise("action"),
+        device_id=pl.when(hit & (pl.col("action") == "create")).then(None).otherwise("device_id"),
+    ).drop("refusal")
 
 
 def _plan_rows(
@@ -261,7 +299,6 @@ def _new_report(spec: jobs.JobSpec, folder: jobs.JobFolder, catalog: str) -> Che
 
 
 def _save_staged(folder: jobs.JobFolder, staged: Staged, report: CheckReport) -> None:
-    report.file.name = folder.spec().file_name
     header = staged.header
     data: dict[str, Any] = {
         "report": report.to_dict(),
@@ -285,7 +322,7 @@ def _load_staged(folder: jobs.JobFolder) -> tuple[CheckReport, Staged]:
         header = Header(
             head["names"], head["delimiter"], 1, 0, False, head["columns"], Mode(head["mode"])
         )
-    staged = Staged(header, [(Path(a), Path(b)) for a, b in data["parts"]])
+    staged = Staged(header, [(folder.inside(a), folder.inside(b)) for a, b in data["parts"]])
     dups = folder.work / "duplicates.parquet"
     if dups.exists():
         staged.duplicates = pl.read_parquet(dups)

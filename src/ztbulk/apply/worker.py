@@ -30,16 +30,26 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from ztbulk.apply import jobs, stages
-from ztbulk.errors import InternalError, TransientError
+from ztbulk.errors import (
+    InputError,
+    InternalError,
+    JobCancelledError,
+    JobWaitingError,
+    TransientError,
+    UsageError,
+    ZtbulkError,
+)
 from ztbulk.registry.db import Registry, RegistryBusyError
 
 QUEUE = "ztbulk"
 REGISTRY_WAIT_S = 300.0  # how long a worker waits for the registry before the message retries
 MAX_RETRIES = 3
+WAIT_TURN_MS = 1000  # how soon a job waiting for an earlier job of its account looks again
 # Threads of one process take turns with the registry: DuckDB would let them open it together,
 # and then fail one of two concurrent updates ("Conflict on update").
 _REGISTRY_TURN = threading.Lock()
@@ -96,7 +106,14 @@ def declare(broker: dramatiq.Broker) -> Actors:
     def plan_job(job_id: str) -> None:
         rt = runtime()
         rt.say(f"job {job_id}: reading, checking and resolving the file")
-        batches = stages.plan(rt.opener, rt.root, job_id)
+        try:
+            batches = stages.plan(rt.opener, rt.root, job_id)
+        except JobWaitingError as waiting:  # its turn comes when the earlier job is done
+            rt.say(f"job {job_id}: waits for job {waiting.earlier} of the same account")
+            actors.plan.send_with_options(args=(job_id,), delay=WAIT_TURN_MS)
+            return
+        except JobCancelledError:
+            return
         rt.say(f"job {job_id}: {len(batches)} batch(es) to apply")
         for batch in batches:
             actors.apply.send(job_id, batch)
@@ -105,7 +122,10 @@ def declare(broker: dramatiq.Broker) -> Actors:
 
     def apply_batch(job_id: str, batch: int) -> None:
         rt = runtime()
-        applied, pending = stages.apply_from(rt.opener, rt.root, job_id, batch)
+        try:
+            applied, pending = stages.apply_from(rt.opener, rt.root, job_id, batch)
+        except JobCancelledError:
+            return
         for done in applied:
             rt.say(f"job {job_id}: batch {done} applied")
         if not pending:
@@ -128,23 +148,23 @@ def declare(broker: dramatiq.Broker) -> Actors:
         after the last attempt): tell watchers. The ledger keeps the state the job reached,
         so `job resume` continues from there once the cause is fixed."""
         job_id = str(message["args"][0])
-        trace = str(message.get("options", {}).get("traceback", "")).strip()
-        last = trace.splitlines()[-1] if trace else "Error: retries exhausted"
-        kind, _, text = last.partition(": ")  # "ztbulk.errors.UsageError: No registry at ..."
-        why = f"{kind.rsplit('.', 1)[-1]}: {text}"
-        jobs.JobFolder(runtime().root, job_id).write_state(jobs.FAILED, why)
+        if not jobs.JOB_ID.fullmatch(job_id):  # a message naming no job of ours
+            return
+        folder = jobs.JobFolder(runtime().root, job_id)
+        if folder.dir.is_dir():
+            folder.write_state(jobs.FAILED, folder.last_error())
 
     def actor(fn: Callable[..., None], name: str, **options: Any) -> Any:
         decorate = dramatiq.actor(
             broker=broker,
             queue_name=QUEUE,
             actor_name=name,
-            max_retries=MAX_RETRIES,
+            retry_when=_retryable,
             min_backoff=200,
             max_backoff=5_000,
             **options,
         )
-        return decorate(fn)
+        return decorate(_recording(fn) if fn is not job_failed else fn)
 
     failed = actor(job_failed, "ztbulk.failed")
     # Not `on_failure`: Dramatiq sends that after every failed attempt, and telling the last
@@ -156,6 +176,30 @@ def declare(broker: dramatiq.Broker) -> Actors:
         finalize=actor(finalize_job, "ztbulk.finalize", **on_failure),
     )
     return actors
+
+
+def _recording(fn: Callable[..., None]) -> Callable[..., None]:
+    """`fn`, recording in the job folder why it failed (class and message, as data), for
+    whoever reports the job's failure once its retries are exhausted."""
+
+    def recorded(job_id: str, *args: Any) -> None:
+        try:
+            fn(job_id, *args)
+        except Exception as exc:
+            if jobs.JOB_ID.fullmatch(job_id) and (runtime().root / job_id).is_dir():
+                jobs.JobFolder(runtime().root, job_id).record_error(exc)
+            raise
+
+    recorded.__name__ = fn.__name__
+    return recorded
+
+
+def _retryable(retries: int, exc: BaseException) -> bool:
+    """Retry what may pass later (a busy registry, a lost connection, an error ztbulk does not
+    know), at most MAX_RETRIES times; a usage or input error (a job id that is not one, a
+    user without the right, an input that changed) fails at once."""
+    known = isinstance(exc, ZtbulkError)
+    return retries < MAX_RETRIES and (not known or getattr(exc, "retryable", False))
 
 
 def first_messages(
@@ -198,6 +242,8 @@ def run_embedded(
             message()
         broker.join(QUEUE)
         worker.join()
+    except (UsageError, InputError):
+        raise  # the job cannot go on as it is (rights, its input): the user must act
     except Exception as exc:
         raise InternalError(
             f"Job {job_id} stopped ({type(exc).__name__}: {exc}); nothing is lost: "
@@ -243,6 +289,8 @@ def wait_for(root: Path, job_id: str, say: Callable[[str], None], poll_s: float 
     """Follow a job run by workers until it is done, reporting each change of state."""
     folder, last = jobs.JobFolder(root, job_id), ""
     while (state := folder.state()) != jobs.DONE:
+        if state == jobs.CANCELLED:
+            raise JobCancelledError(f"Job {job_id} was cancelled.")
         if state == jobs.FAILED:
             raise InternalError(
                 f"Job {job_id} failed in a worker ({folder.error()}); nothing is lost: fix "
@@ -254,9 +302,40 @@ def wait_for(root: Path, job_id: str, say: Callable[[str], None], poll_s: float 
         time.sleep(poll_s)
 
 
+class Holding(dramatiq.Middleware):
+    """Marks each message this process is working on with a file in its job's folder,
+    `held/PID-MESSAGE_ID`, removed when the message is done: who holds what, for people and
+    for the kill tests, which prove that the worker they kill held a message."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _mark(self, message: MessageProxy) -> Path | None:
+        job_id = str(message.args[0]) if message.args else ""
+        if not jobs.JOB_ID.fullmatch(job_id) or not (self.root / job_id).is_dir():
+            return None
+        return self.root / job_id / "held" / f"{os.getpid()}-{message.message_id}"
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        if (mark := self._mark(message)) is not None:
+            mark.parent.mkdir(exist_ok=True)
+            mark.write_text(message.actor_name, encoding="utf-8")
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: MessageProxy, *,
+        result: Any = None, exception: BaseException | None = None,
+    ) -> None:  # fmt: skip
+        if (mark := self._mark(message)) is not None:
+            mark.unlink(missing_ok=True)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)
+
+
 def serve(url: str, root: Path, threads: int) -> None:
     """`ztbulk worker`: run the actors until SIGTERM or SIGINT."""
     broker = redis_broker(url)
+    broker.add_middleware(Holding(root))
     declare(broker)
     _Current.runtime = Runtime(root, open_when_free, _say_with_pid)
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=500)

@@ -33,7 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What ztbulk writes (the registry, spooled inputs, job folders, reports) is readable by its
+# owner only: files 0600, folders 0700.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ztbulk.apply import import_file, resume_job
+from ztbulk.apply import cancel_job, import_file, resume_job
 from ztbulk.apply import jobs as ledger
 from ztbulk.apply.run import ImportResult
 from ztbulk.apply.worker import broker_url, say_to_stderr, serve
@@ -55,13 +55,15 @@ def add_parsers(sub: Any) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_jobs)
     job = sub.add_parser("job", help="one import job").add_subparsers(dest="action", required=True)
-    for name, handler in (("show", run_show), ("resume", run_resume)):
+    for name, handler in (("show", run_show), ("resume", run_resume), ("cancel", run_cancel)):
         p = job.add_parser(name)
         p.add_argument("id", metavar="ID")
         p.add_argument("--db", metavar="PATH")
         p.add_argument("--spool", metavar="DIR")
         p.add_argument("--json", action="store_true")
         p.set_defaults(handler=handler)
+        if name == "cancel":
+            p.add_argument("--user", required=True, metavar="EMAIL", help="who cancels")
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -74,6 +76,12 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_resume(args: argparse.Namespace) -> int:
     return _finish(resume_job(args.id, db=args.db, spool=args.spool, say=say_to_stderr))
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    was = cancel_job(args.id, db=args.db, spool=args.spool, user=args.user)
+    print(f"job {args.id}: cancelled (it was {was}); batches applied before stay applied")
+    return 0
 
 
 def _finish(result: ImportResult) -> int:

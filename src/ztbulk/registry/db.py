@@ -56,10 +56,13 @@ class Registry(Closing):
                 f"No registry at {file}; create one with `ztbulk registry init` "
                 "(or give --db / ZTBULK_DB)."
             )
+        new = not file.exists()
         try:
             con = duckdb.connect(str(file))
         except duckdb.IOException as exc:
             raise _busy(file, exc) from None
+        if new:  # the registry holds every account's devices and users: its owner's only
+            file.chmod(0o600)
         # ZTBULK_DUCKDB_MEMORY caps DuckDB (its default is 80% of RAM). Not set by default:
         # resolving 10M rows against 10M devices did not fit in 2 GB (DuckDB reported out of
         # memory rather than spilling), so a low default would break large imports.

@@ -2,7 +2,8 @@
 
 Small tables carry primary keys. `devices` carries none on purpose: it is written in bulk
 (millions of rows) and read by batch joins, where DuckDB's ART indexes only slow loads down;
-uniqueness of device identifiers is kept by the code that writes them. No foreign keys either:
+uniqueness of device identifiers was kept by the code that writes them until version 3, which
+makes the registry refuse twins itself (`DEVICE_INDEXES`). No foreign keys either:
 DuckDB forbids updating a row that another table references, which a registry does all day.
 Version 2 adds the devices' IMEIs and MEIDs as numbers (`NUMBERED`) beside the strings, which
 stay the record: DuckDB has no stored generated columns, so writers fill them, and resolve
@@ -129,5 +130,32 @@ NUMBER_DEVICES = (
 
 V2 = [*(f"ALTER TABLE devices ADD COLUMN {n} UBIGINT" for n in NUMBERED), NUMBER_DEVICES]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2}
+# Version 3: the registry itself refuses a twin device (one identifier on two devices), the
+# ledger keeps what a job may do (its order among the account's jobs, its output folder)
+# instead of trusting the job folder, and the rows that apply found changed since planning.
+# DuckDB cannot ALTER a table that has indexes: a later migration of `devices` drops them first.
+DEVICE_INDEXES = {  # name: the key it keeps unique (resolve's way of matching each kind)
+    "devices_imei": "imei",
+    "devices_imei2": "imei2",
+    "devices_meid": "upper(meid)",
+    "devices_serial": "serial, lower(model), lower(manufacturer)",
+}
+CREATE_DEVICE_INDEXES = [
+    f"CREATE UNIQUE INDEX {name} ON devices ({key})" for name, key in DEVICE_INDEXES.items()
+]
+DROP_DEVICE_INDEXES = [f"DROP INDEX IF EXISTS {name}" for name in DEVICE_INDEXES]
+V3 = [
+    "CREATE SEQUENCE job_order START 1",
+    "ALTER TABLE jobs ADD COLUMN seq BIGINT",
+    "ALTER TABLE jobs ADD COLUMN out_dir VARCHAR",
+    "UPDATE jobs SET seq = nextval('job_order')",
+    """CREATE TABLE job_refusals (
+        job_id VARCHAR NOT NULL,
+        line BIGINT NOT NULL,
+        code VARCHAR NOT NULL
+    )""",
+    *CREATE_DEVICE_INDEXES,
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3}
 SCHEMA_VERSION = max(MIGRATIONS)
