@@ -172,12 +172,57 @@ def test_killed_worker_loses_nothing(
     trial, reference = copies(tmp_path, db)
     out = tmp_path / "out-kill"
     folder = submit_until_applying(files[0], s, trial, tmp_path / "spool-distributed", out)
-    workers[0].kill()  # SIGKILL, mid-job: its unfinished messages return after the heartbeat
+    # SIGKILL, mid-job, a worker that holds a message (its mark in held/ says so): its
+    # unfinished messages return after the heartbeat timeout.
+    victim, mark = _holding_worker(folder, workers)
+    victim.kill()
+    victim.wait()
+    assert mark.exists(), "the killed worker had finished its message: the kill proved nothing"
     deadline = time.monotonic() + 60
     while folder.state() != ledger.DONE and time.monotonic() < deadline:
         time.sleep(0.05)
     assert folder.state() == ledger.DONE, "the surviving worker did not finish the job"
     assert_same_as_uninterrupted(files[0], s, trial, reference, out, tmp_path, monkeypatch)
+
+
+def _holding_worker(
+    folder: ledger.JobFolder, workers: list[subprocess.Popen[str]]
+) -> tuple[subprocess.Popen[str], Path]:
+    """A worker holding a message of the job now, and the mark of that message."""
+    by_pid = {proc.pid: proc for proc in workers}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for mark in (folder.dir / "held").glob("*-*") if (folder.dir / "held").exists() else []:
+            pid = int(mark.name.split("-", 1)[0])
+            if pid in by_pid and mark.read_text(encoding="utf-8") == "ztbulk.apply":
+                return by_pid[pid], mark
+        time.sleep(0.001)
+    raise AssertionError("no worker was seen holding an apply message of the job")
+
+
+def test_two_queued_jobs_of_one_account_run_in_order(
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers
+) -> None:
+    """The same reseller file imported twice with --no-wait before any worker runs, then one
+    worker: the second job waits for the first and finds its devices claimed (`unchanged`);
+    no IMEI is registered twice."""
+    db, s, files = world
+    spool = tmp_path / "spool-distributed"
+    pool.kill_all()
+    account = f"reseller:{s.reseller_id}"
+    jobs = [
+        import_file(files[1], account=account, user=RESELLER_OWNER, db=db, spool=spool,
+                    out_dir=tmp_path / f"out-{n}", wait=False).job_id
+        for n in range(2)
+    ]  # fmt: skip
+    pool.start(1)
+    for job in jobs:
+        wait_for(spool, job, lambda _text: None)
+    first, second = (pl.read_parquet(tmp_path / f"out-{n}" / "outcomes.parquet") for n in (0, 1))
+    assert set(first["outcome"]) == {"claimed"} and set(second["outcome"]) == {"unchanged"}
+    after = state(db)
+    assert after["imei"].drop_nulls().is_unique().all()
+    assert after.filter(pl.col("imei").str.starts_with("49015420")).height == 200
 
 
 def _kill_at(proc: subprocess.Popen[bytes], spool: Path, stage: str) -> None:
