@@ -27,10 +27,11 @@ from benchmarks.baseline import polars_read_fresh
 from benchmarks.datasets import CACHE
 from benchmarks.peak import peak_mib
 from tests.services import Workers
-from ztbulk.apply import import_file
+from ztbulk.jobs import import_file
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, seed
 from ztbulk.sample import SampleSpec, from_devices
+from ztbulk.settings import Settings
 
 SIZES = [int(s) for s in os.environ.get("ZTBULK_BENCH_IMPORT_ROWS", "1000000").split(",")]
 SMOKE_ROWS = 20_000
@@ -61,15 +62,19 @@ def prepared(rows: int) -> tuple[Path, Path, int]:
     return db, src, 1001
 
 
-def run_import(db: Path, src: Path, customer: int, work: Path) -> dict[str, float]:
+def run_import(
+    db: Path, src: Path, customer: int, work: Path, settings: Settings
+) -> dict[str, float]:
     trial = work / "trial.duckdb"
     shutil.copy(db, trial)
     shutil.rmtree(work / "spool", ignore_errors=True)
     t0, cpu0 = time.perf_counter(), cpu_seconds()
     result = import_file(
         src,
-        account=f"customer:{customer}",
+        actor="customer",
+        account_id=customer,
         user=ADMIN,
+        settings=settings,
         db=trial,
         spool=work / "spool",
         out_dir=work / "out",
@@ -92,12 +97,13 @@ def measure(
 ) -> dict[str, float]:
     """Best of `rounds` imports; embedded unless `workers` (already started) do the work."""
     db, src, customer = prepared(rows)
+    settings = Settings(broker_url=workers.broker_url) if workers else Settings()
     runs: list[dict[str, float]] = []
     reads: list[float] = []
 
     def one_round() -> None:  # the yardstick read right beside each import
         reads.append(polars_read_fresh(src))
-        runs.append(run_import(db, src, customer, tmp_path))
+        runs.append(run_import(db, src, customer, tmp_path, settings))
 
     benchmark.pedantic(one_round, rounds=rounds, iterations=1)
     best = min(runs, key=lambda r: r["seconds"])
@@ -126,11 +132,11 @@ def embedded_peak_mib(db: Path, src: Path, customer: int, tmp_path: Path) -> flo
     shutil.copy(db, tmp_path / "rss.duckdb")
     db_copy, spool = str(tmp_path / "rss.duckdb"), str(tmp_path / "rss-spool")
     code = (
-        "from benchmarks.peak import peak_mib; from ztbulk.apply import import_file; "
-        f"import_file({str(src)!r}, account='customer:{customer}', user={ADMIN!r}, "
+        "from benchmarks.peak import peak_mib; from ztbulk import import_file; "
+        f"import_file({str(src)!r}, actor='customer', account_id={customer}, user={ADMIN!r}, "
         f"db={db_copy!r}, spool={spool!r}); print(peak_mib())"
     )
-    env = {k: v for k, v in os.environ.items() if k != "ZTBULK_BROKER_URL"}
+    env = dict(os.environ)
     done = subprocess.run(
         [sys.executable, "-c", code],
         check=True,
@@ -143,11 +149,8 @@ def embedded_peak_mib(db: Path, src: Path, customer: int, tmp_path: Path) -> flo
 
 
 @pytest.fixture
-def two_workers(
-    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Workers]:
+def two_workers(redis_url: str, tmp_path: Path) -> Iterator[Workers]:
     """Two `ztbulk worker` processes on the spool `run_import` uses; imports go to them."""
-    monkeypatch.setenv("ZTBULK_BROKER_URL", redis_url)
     workers = Workers(redis_url, tmp_path / "spool")
     workers.start(2)
     yield workers

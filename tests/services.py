@@ -61,6 +61,7 @@ class Workers:
     """`ztbulk worker` processes on a Redis, sharing one spool."""
 
     def __init__(self, redis_url: str, spool: Path, **env: str) -> None:
+        self.broker_url = redis_url
         self.env = os.environ | {"ZTBULK_BROKER_URL": redis_url, "ZTBULK_SPOOL": str(spool)} | env
         self.procs: list[subprocess.Popen[str]] = []
 

@@ -15,22 +15,25 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tests.services import Workers
-from ztbulk.apply import import_file, resume_job
-from ztbulk.apply import jobs as ledger
-from ztbulk.apply.worker import open_when_free, wait_for
 from ztbulk.errors import InternalError
-from ztbulk.registry.db import Registry
+from ztbulk.jobs import import_file, resume_job
+from ztbulk.jobs.folder import JobFolder, JobState
+from ztbulk.jobs.runners import RedisRunner
+from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.registry.seed import ADMIN, RESELLER_OWNER, Seeded, seed
 from ztbulk.sample import SampleSpec, from_devices
+from ztbulk.settings import Settings
 
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 SMALL_BATCHES = "150"  # many batches, so a kill lands between and inside them
+EMBEDDED = Settings(batch_rows=int(SMALL_BATCHES))
 # Short heartbeats and frequent maintenance: a killed worker's messages come back in seconds.
 WORKER_ENV = {
     "ZTBULK_HEARTBEAT_MS": "3000",
@@ -77,18 +80,19 @@ def _luhn_complete(rows: list[str]) -> list[str]:
 
 
 def run_scenario(
-    db: Path, s: Seeded, files: list[Path], spool: Path, out: Path
+    settings: Settings, db: Path, s: Seeded, files: list[Path], spool: Path, out: Path
 ) -> list[pl.DataFrame]:
     results = []
     for n, path in enumerate(files):
-        account, user = (
-            (f"customer:{s.customer_id}", ADMIN)
+        actor, account_id, user = (
+            ("customer", s.customer_id, ADMIN)
             if n == 0
-            else (f"reseller:{s.reseller_id}", RESELLER_OWNER)
+            else ("reseller", s.reseller_id, RESELLER_OWNER)
         )
         result = import_file(
-            path, account=account, user=user, db=db, spool=spool, out_dir=out / str(n)
-        )
+            path, actor=actor, account_id=account_id, user=user, settings=settings, db=db,
+            spool=spool, out_dir=out / str(n),
+        )  # fmt: skip
         assert result.report is not None
         results.append(pl.read_parquet(out / str(n) / "outcomes.parquet"))
     return results
@@ -103,36 +107,44 @@ def copies(tmp_path: Path, db: Path) -> tuple[Path, Path]:
 
 
 def submit_until_applying(
-    path: Path, s: Seeded, db: Path, spool: Path, out: Path
-) -> ledger.JobFolder:
+    settings: Settings, path: Path, s: Seeded, db: Path, spool: Path, out: Path
+) -> JobFolder:
     """Submit a distributed job and return once its workers are applying batches."""
-    job = import_file(path, account=f"customer:{s.customer_id}", user=ADMIN, db=db,
-                      spool=spool, out_dir=out, wait=False)  # fmt: skip
-    folder = ledger.JobFolder(spool, job.job_id)
+    job = import_file(path, actor="customer", account_id=s.customer_id, user=ADMIN,
+                      settings=settings, db=db, spool=spool, out_dir=out,
+                      wait=False)  # fmt: skip
+    folder = JobFolder(spool, job.job_id)
     deadline = time.monotonic() + 60
-    while folder.state() not in (ledger.APPLYING, ledger.DONE) and time.monotonic() < deadline:
+    while folder.state() not in (JobState.APPLYING, JobState.DONE) and time.monotonic() < deadline:
         time.sleep(0.002)
-    assert folder.state() == ledger.APPLYING  # interrupted while batches are being applied
+    assert folder.state() == JobState.APPLYING  # interrupted while batches are being applied
     return folder
 
 
 def assert_same_as_uninterrupted(
-    path: Path, s: Seeded, trial: Path, reference: Path, out: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    path: Path, s: Seeded, trial: Path, reference: Path, out: Path, tmp_path: Path
 ) -> None:  # fmt: skip
     """Import `path` embedded, without interruption, into `reference`; compare with `trial`."""
-    monkeypatch.delenv("ZTBULK_BROKER_URL", raising=False)
-    monkeypatch.setenv("ZTBULK_BATCH_ROWS", SMALL_BATCHES)
-    import_file(path, account=f"customer:{s.customer_id}", user=ADMIN, db=reference,
-                spool=tmp_path / "spool-ref", out_dir=tmp_path / "out-ref")  # fmt: skip
+    import_file(path, actor="customer", account_id=s.customer_id, user=ADMIN,
+                settings=EMBEDDED, db=reference, spool=tmp_path / "spool-ref",
+                out_dir=tmp_path / "out-ref")  # fmt: skip
     assert state(trial).equals(state(reference))
     got = pl.read_parquet(out / "outcomes.parquet")
     assert got.equals(pl.read_parquet(tmp_path / "out-ref" / "outcomes.parquet"))
 
 
 @pytest.fixture
-def pool(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workers]:
-    monkeypatch.setenv("ZTBULK_BROKER_URL", redis_url)
+def distributed(redis_url: str) -> Settings:
+    """What `import` and `job resume` run with in distributed mode."""
+    return Settings(broker_url=redis_url)
+
+
+def wait_for(settings: Settings, spool: Path, job_id: str) -> None:
+    RedisRunner(replace(settings, spool=spool), str(settings.broker_url), print).wait(job_id)
+
+
+@pytest.fixture
+def pool(redis_url: str, tmp_path: Path) -> Iterator[Workers]:
     workers = Workers(redis_url, tmp_path / "spool-distributed", **WORKER_ENV)
     workers.start(2)
     yield workers
@@ -146,18 +158,19 @@ def workers(pool: Workers) -> list[subprocess.Popen[str]]:
 
 def test_same_results_in_both_modes(
     tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
-    monkeypatch: pytest.MonkeyPatch,
+    distributed: Settings,
 ) -> None:  # fmt: skip
     db, s, files = world
     embedded_db, distributed_db = tmp_path / "embedded.duckdb", tmp_path / "distributed.duckdb"
     shutil.copy(db, embedded_db)
     shutil.copy(db, distributed_db)
-    distributed = run_scenario(
-        distributed_db, s, files, tmp_path / "spool-distributed", tmp_path / "out-d"
+    in_workers = run_scenario(
+        distributed, distributed_db, s, files, tmp_path / "spool-distributed", tmp_path / "out-d"
     )
-    monkeypatch.delenv("ZTBULK_BROKER_URL")
-    embedded = run_scenario(embedded_db, s, files, tmp_path / "spool-embedded", tmp_path / "out-e")
-    for got, expected in zip(distributed, embedded, strict=True):
+    embedded = run_scenario(
+        Settings(), embedded_db, s, files, tmp_path / "spool-embedded", tmp_path / "out-e"
+    )
+    for got, expected in zip(in_workers, embedded, strict=True):
         assert got.equals(expected)
     assert state(distributed_db).equals(state(embedded_db))
     assert not state(distributed_db).equals(state(db))  # the scenario did change things
@@ -166,12 +179,13 @@ def test_same_results_in_both_modes(
 
 def test_killed_worker_loses_nothing(
     tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
-    monkeypatch: pytest.MonkeyPatch,
+    distributed: Settings,
 ) -> None:  # fmt: skip
     db, s, files = world
     trial, reference = copies(tmp_path, db)
     out = tmp_path / "out-kill"
-    folder = submit_until_applying(files[0], s, trial, tmp_path / "spool-distributed", out)
+    spool = tmp_path / "spool-distributed"
+    folder = submit_until_applying(distributed, files[0], s, trial, spool, out)
     # SIGKILL, mid-job, a worker that holds a message (its mark in held/ says so): its
     # unfinished messages return after the heartbeat timeout.
     victim, mark = _holding_worker(folder, workers)
@@ -179,14 +193,14 @@ def test_killed_worker_loses_nothing(
     victim.wait()
     assert mark.exists(), "the killed worker had finished its message: the kill proved nothing"
     deadline = time.monotonic() + 60
-    while folder.state() != ledger.DONE and time.monotonic() < deadline:
+    while folder.state() != JobState.DONE and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert folder.state() == ledger.DONE, "the surviving worker did not finish the job"
-    assert_same_as_uninterrupted(files[0], s, trial, reference, out, tmp_path, monkeypatch)
+    assert folder.state() == JobState.DONE, "the surviving worker did not finish the job"
+    assert_same_as_uninterrupted(files[0], s, trial, reference, out, tmp_path)
 
 
 def _holding_worker(
-    folder: ledger.JobFolder, workers: list[subprocess.Popen[str]]
+    folder: JobFolder, workers: list[subprocess.Popen[str]]
 ) -> tuple[subprocess.Popen[str], Path]:
     """A worker holding a message of the job now, and the mark of that message."""
     by_pid = {proc.pid: proc for proc in workers}
@@ -201,7 +215,7 @@ def _holding_worker(
 
 
 def test_two_queued_jobs_of_one_account_run_in_order(
-    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers, distributed: Settings
 ) -> None:
     """The same reseller file imported twice with --no-wait before any worker runs, then one
     worker: the second job waits for the first and finds its devices claimed (`unchanged`);
@@ -209,15 +223,15 @@ def test_two_queued_jobs_of_one_account_run_in_order(
     db, s, files = world
     spool = tmp_path / "spool-distributed"
     pool.kill_all()
-    account = f"reseller:{s.reseller_id}"
     jobs = [
-        import_file(files[1], account=account, user=RESELLER_OWNER, db=db, spool=spool,
-                    out_dir=tmp_path / f"out-{n}", wait=False).job_id
+        import_file(files[1], actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER,
+                    settings=distributed, db=db, spool=spool, out_dir=tmp_path / f"out-{n}",
+                    wait=False).job_id
         for n in range(2)
     ]  # fmt: skip
     pool.start(1)
     for job in jobs:
-        wait_for(spool, job, lambda _text: None)
+        wait_for(distributed, spool, job)
     first, second = (pl.read_parquet(tmp_path / f"out-{n}" / "outcomes.parquet") for n in (0, 1))
     assert set(first["outcome"]) == {"claimed"} and set(second["outcome"]) == {"unchanged"}
     after = state(db)
@@ -232,7 +246,7 @@ def _kill_at(proc: subprocess.Popen[bytes], spool: Path, stage: str) -> None:
         folders = (
             [f for f in spool.iterdir() if (f / "job.json").exists()] if spool.exists() else []
         )
-        if folders and ledger.JobFolder(spool, folders[0].name).state() == stage:
+        if folders and JobFolder(spool, folders[0].name).state() == stage:
             break
         assert proc.poll() is None, f"the import ended before reaching {stage}"
         time.sleep(0.002)
@@ -241,12 +255,9 @@ def _kill_at(proc: subprocess.Popen[bytes], spool: Path, stage: str) -> None:
     proc.wait()
 
 
-@pytest.mark.parametrize("stage", [ledger.SUBMITTED, ledger.PLANNED, ledger.APPLYING])
+@pytest.mark.parametrize("stage", [JobState.SUBMITTED, JobState.PLANNED, JobState.APPLYING])
 def test_killed_embedded_import_resumes(
-    tmp_path: Path,
-    world: tuple[Path, Seeded, list[Path]],
-    monkeypatch: pytest.MonkeyPatch,
-    stage: str,
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], stage: str
 ) -> None:
     """Killed after submitting, after planning, or in the middle of applying: `job resume`
     ends in the same registry and outcomes as an uninterrupted import."""
@@ -263,16 +274,14 @@ def test_killed_embedded_import_resumes(
     )  # fmt: skip
     _kill_at(proc, spool, stage)
     [job] = [f.name for f in spool.iterdir()]
-    assert ledger.JobFolder(spool, job).state() != ledger.DONE  # the kill really was mid-job
-    resume_job(job, db=trial, spool=spool)
-    assert_same_as_uninterrupted(
-        files[0], s, trial, reference, tmp_path / "out", tmp_path, monkeypatch
-    )
+    assert JobFolder(spool, job).state() != JobState.DONE  # the kill really was mid-job
+    resume_job(job, settings=EMBEDDED, db=trial, spool=spool)
+    assert_same_as_uninterrupted(files[0], s, trial, reference, tmp_path / "out", tmp_path)
 
 
 def test_lost_broker_messages_resume(
     tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers, redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    distributed: Settings,
 ) -> None:  # fmt: skip
     """Workers killed and Redis emptied (as a restart without persistence does) mid-job:
     new workers and `job resume` finish it from the ledger, losing nothing."""
@@ -281,20 +290,18 @@ def test_lost_broker_messages_resume(
     db, s, files = world
     trial, reference = copies(tmp_path, db)
     spool = tmp_path / "spool-distributed"
-    folder = submit_until_applying(files[0], s, trial, spool, tmp_path / "out")
+    folder = submit_until_applying(distributed, files[0], s, trial, spool, tmp_path / "out")
     pool.kill_all()
     redis.Redis.from_url(redis_url).flushall()
-    assert folder.state() != ledger.DONE
+    assert folder.state() != JobState.DONE
     pool.start(2)
-    resumed = resume_job(folder.dir.name, db=trial, spool=spool)
+    resumed = resume_job(folder.dir.name, settings=distributed, db=trial, spool=spool)
     assert resumed.report is not None
-    assert_same_as_uninterrupted(
-        files[0], s, trial, reference, tmp_path / "out", tmp_path, monkeypatch
-    )
+    assert_same_as_uninterrupted(files[0], s, trial, reference, tmp_path / "out", tmp_path)
 
 
 def test_a_failed_job_is_reported_not_waited_for(
-    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], pool: Workers, distributed: Settings
 ) -> None:
     """A message that fails for good marks the job failed for whoever waits (no hang); once the
     cause is fixed, `job resume` finishes the job."""
@@ -303,12 +310,13 @@ def test_a_failed_job_is_reported_not_waited_for(
     shutil.copy(db, trial)
     spool = tmp_path / "spool-distributed"
     pool.kill_all()
-    job = import_file(files[1], account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER,
-                      db=trial, spool=spool, out_dir=tmp_path / "out", wait=False)  # fmt: skip
+    job = import_file(files[1], actor="reseller", account_id=s.reseller_id,
+                      user=RESELLER_OWNER, settings=distributed, db=trial, spool=spool,
+                      out_dir=tmp_path / "out", wait=False)  # fmt: skip
     trial.rename(tmp_path / "away.duckdb")  # the workers cannot open the registry
     pool.start(1)
     with pytest.raises(InternalError, match=f"Job {job.job_id} failed in a worker.*No registry"):
-        wait_for(spool, job.job_id, lambda _text: None)
+        wait_for(distributed, spool, job.job_id)
     (tmp_path / "away.duckdb").rename(trial)
-    resumed = resume_job(job.job_id, db=trial, spool=spool)
+    resumed = resume_job(job.job_id, settings=distributed, db=trial, spool=spool)
     assert resumed.report is not None and resumed.report.outcomes == {"claimed": 200}

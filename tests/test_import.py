@@ -13,22 +13,25 @@ import json
 import shutil
 import subprocess
 from contextlib import nullcontext
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from ztbulk.apply import import_file, plan, resume_job, stages
-from ztbulk.apply import jobs as ledger
 from ztbulk.cli import main
 from ztbulk.errors import InternalError, UsageError
 from ztbulk.ingest import OUTPUT_PARTS
+from ztbulk.jobs import import_file, ledger, resume_job, stages
+from ztbulk.jobs.folder import JobFolder, exclusive
+from ztbulk.jobs.stages import Context
 from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
+from ztbulk.resolve import sql
 from ztbulk.sample import SampleSpec, from_devices
+from ztbulk.settings import Settings
 
 HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
@@ -36,7 +39,7 @@ OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Seeded]:
-    monkeypatch.setenv("ZTBULK_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.chdir(tmp_path)  # the default spool, ./ztbulk-jobs, is the test's own
     db = tmp_path / "reg.duckdb"
     with Registry.open(db, create=True) as reg:
         seeded = seed(reg, 400, other_devices=40)
@@ -85,7 +88,7 @@ def test_customer_applies_configurations(tmp_path: Path, env: tuple[Path, Seeded
     mine = devices(db, s.customer_id)
     target = s.configuration_ids[2]
     src = write(tmp_path, HEADER, rows_for(mine.head(100), str(target)))
-    result = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    result = import_file(src, actor="customer", account_id=s.customer_id, user=ADMIN, db=db)
     assert result.report is not None
     already = mine.head(100).filter(pl.col("configuration_id") == target).height
     assert 0 < already < 100  # the seed spreads devices over the three configurations
@@ -100,7 +103,7 @@ def test_customer_applies_configurations(tmp_path: Path, env: tuple[Path, Seeded
     assert got["device_id"].to_list() == mine.head(100)["id"].to_list()
     assert result.report.file.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
     # The same file again applies nothing.
-    again = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db)
+    again = import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, db=db)
     assert again.report is not None and set(again.report.outcomes) == {"unchanged"}
     assert again.report.exit_code == 0
 
@@ -113,7 +116,7 @@ def test_tenant_isolation(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
         mine, str(s.other_configuration_id)
     )
     result = import_file(
-        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+        write(tmp_path, HEADER, rows), actor="customer", account_id=s.customer_id, user=OWNER, db=db
     )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["codes"].to_list()[:5] == [["DEVICE_NOT_FOUND"]] * 5
@@ -134,15 +137,19 @@ def test_rights_are_checked_before_the_file_is_read(
 ) -> None:
     db, s = env
     src = write(tmp_path, HEADER, rows_for(devices(db, s.customer_id).head(1), "101"))
-    for account, user in (
-        (f"customer:{s.customer_id}", OTHER_OWNER),
-        (f"reseller:{s.reseller_id}", OWNER),
+    for actor, account_id, user in (
+        ("customer", s.customer_id, OTHER_OWNER),
+        ("reseller", s.reseller_id, OWNER),
     ):
         with pytest.raises(UsageError, match="has no access"):
-            import_file(src, account=account, user=user, db=db)
+            import_file(src, actor=actor, account_id=account_id, user=user, db=db)
     with pytest.raises(UsageError, match="has no access"):
         import_file(
-            tmp_path / "missing.csv", account=f"customer:{s.customer_id}", user=OTHER_OWNER, db=db
+            tmp_path / "missing.csv",
+            actor="customer",
+            account_id=s.customer_id,
+            user=OTHER_OWNER,
+            db=db,
         )
     with Registry.open(db) as reg:
         assert ledger.list_jobs(reg) == []
@@ -152,7 +159,7 @@ def test_customer_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
     db, s = env
     mine = devices(db, s.customer_id).head(10)
     src = write(tmp_path, OWNER_HEADER, rows_for(mine, "0"))
-    result = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    result = import_file(src, actor="customer", account_id=s.customer_id, user=ADMIN, db=db)
     assert result.report is not None and result.report.outcomes == {"unclaimed": 10}
     with Registry.open(db) as reg:
         left = reg.con.sql(
@@ -160,7 +167,7 @@ def test_customer_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
             params={"ids": mine["id"].to_list()},
         ).fetchall()
     assert left == [(10,)]
-    again = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db)
+    again = import_file(src, actor="customer", account_id=s.customer_id, user=ADMIN, db=db)
     assert again.report is not None and again.report.outcomes == {"rejected": 10}
     assert again.report.codes == {"DEVICE_NOT_FOUND": 10}
 
@@ -175,7 +182,9 @@ def test_reseller_claims_and_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) 
     held = rows_for(devices(db, s.other_customer_id).head(2), customer)  # held by another customer
     not_enabled = [f"IMEI,356938035643809,,SM-A155M,Samsung,ZERO_TOUCH,{s.other_customer_id}"]
     src = write(tmp_path, OWNER_HEADER, new + held + not_enabled)
-    result = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    result = import_file(
+        src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db
+    )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["outcome"].to_list() == ["claimed", "claimed", "rejected", "rejected", "rejected"]
     assert got["codes"].to_list()[2:] == [["DEVICE_CLAIMED_ELSEWHERE"]] * 2 + [
@@ -192,12 +201,14 @@ def test_reseller_claims_and_unclaims(tmp_path: Path, env: tuple[Path, Seeded]) 
         None,
     ]  # numbered
     # Claiming again changes nothing; unclaiming releases the devices.
-    again = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    again = import_file(src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db)
     assert outcomes(again.report.out_dir)["outcome"].head(2).to_list() == ["unchanged", "unchanged"]  # type: ignore[union-attr]
     release = write(
         tmp_path, OWNER_HEADER, [r.rsplit(",", 1)[0] + ",0" for r in new], "release.csv"
     )
-    released = import_file(release, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    released = import_file(
+        release, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db
+    )
     assert released.report is not None and released.report.outcomes == {"unclaimed": 2}
 
 
@@ -213,7 +224,9 @@ def test_created_devices_take_their_ids_in_line_order(
     for i, row in enumerate(known):
         rows += [row, f",,NEW-SN-{i:05d},SM-A155M,Samsung,ZERO_TOUCH,{customer}"]
     src = write(tmp_path, OWNER_HEADER, rows)
-    result = import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+    result = import_file(
+        src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db
+    )
     created = outcomes(result.report.out_dir).filter(pl.col("outcome") == "claimed")  # type: ignore[union-attr]
     assert created.height == len(known)
     assert created["device_id"].is_sorted() and created["line"].is_sorted()
@@ -226,13 +239,11 @@ def test_a_row_resolve_does_not_plan_stops_the_job(
     """Every planned row is counted: were a join to miss a kind of identifier (here the
     serial join is taken out), the job stops with an internal error instead of losing rows."""
     db, s = env
-    monkeypatch.setattr(
-        plan, "_MATCHES", plan._MATCHES.replace("WHERE i.kind = 'SN'", "WHERE false")
-    )
+    monkeypatch.setattr(sql, "MATCHES", sql.MATCHES.replace("WHERE i.kind = 'SN'", "WHERE false"))
     serial = devices(db, s.customer_id, "serial IS NOT NULL AND imei IS NULL").head(1)
     src = write(tmp_path, HEADER, rows_for(serial, str(s.configuration_ids[0])))
     with pytest.raises(InternalError, match="planned 0 rows"):
-        import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db)
+        import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, db=db)
 
 
 def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
@@ -246,7 +257,7 @@ def test_registry_codes_and_warnings(tmp_path: Path, env: tuple[Path, Seeded]) -
         f"IMEI,{kme['imei']},,,Google,ZERO_TOUCH,{cfg}".replace(kme["imei"], dual["imei"]),
     ]
     result = import_file(
-        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+        write(tmp_path, HEADER, rows), actor="customer", account_id=s.customer_id, user=OWNER, db=db
     )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["codes"].to_list()[0] == ["SECONDARY_IMEI"] + (
@@ -287,7 +298,7 @@ def test_an_identifier_of_several_devices_resolves_to_one(
         f",,{serial['serial']},{serial['model']},{serial['manufacturer']},ZERO_TOUCH,{cfg}",
     ]
     result = import_file(
-        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+        write(tmp_path, HEADER, rows), actor="customer", account_id=s.customer_id, user=OWNER, db=db
     )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["device_id"].to_list() == [first["id"], serial["id"]]
@@ -307,16 +318,15 @@ def test_outcomes_do_not_depend_on_how_ingest_splits_the_file(
     src = from_devices(known, spec, tmp_path / "sample.csv")  # 600 rows of 400 devices
     runs = []
     for chunk in (None, 2048):
-        if chunk:
-            monkeypatch.setattr(stages, "ParseConfig", partial(ParseConfig, chunk_bytes=chunk))
+        settings = Settings(parse=ParseConfig(chunk_bytes=chunk)) if chunk else None
         trial = tmp_path / f"trial-{chunk}.duckdb"
         shutil.copy(db, trial)
         result = import_file(
-            src, account=f"customer:{s.customer_id}", user=OWNER, db=trial,
-            out_dir=tmp_path / f"out-{chunk}",
+            src, actor="customer", account_id=s.customer_id, user=OWNER, settings=settings,
+            db=trial, out_dir=tmp_path / f"out-{chunk}",
         )  # fmt: skip
         assert result.report is not None
-        staged = ledger.JobFolder(tmp_path / "spool", result.job_id).staged.read_text()
+        staged = JobFolder(tmp_path / "ztbulk-jobs", result.job_id).staged.read_text()
         out = Path(result.report.out_dir)
         errors = (out / "errors.csv").read_text(encoding="utf-8")
         runs.append((outcomes(str(out)), errors, state(trial, s.customer_id), staged))
@@ -339,7 +349,7 @@ def test_same_device_through_two_identifiers(tmp_path: Path, env: tuple[Path, Se
         f"IMEI,{b['imei2']},,{b['model']},{b['manufacturer']},ZERO_TOUCH,{other}",
     ]
     result = import_file(
-        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+        write(tmp_path, HEADER, rows), actor="customer", account_id=s.customer_id, user=OWNER, db=db
     )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["outcome"][1] == "skipped" and "DUPLICATE_ROW" in got["codes"][1]
@@ -361,7 +371,7 @@ def test_a_rejected_row_does_not_make_its_device_a_duplicate(
         f"IMEI,{c['imei2']},,{c['model']},{c['manufacturer']},ZERO_TOUCH,{cfg}",
     ]
     result = import_file(
-        write(tmp_path, HEADER, rows), account=f"customer:{s.customer_id}", user=OWNER, db=db
+        write(tmp_path, HEADER, rows), actor="customer", account_id=s.customer_id, user=OWNER, db=db
     )
     got = outcomes(result.report.out_dir)  # type: ignore[union-attr]
     assert got["codes"][0].to_list() == ["MANUFACTURER_MISMATCH"]
@@ -375,14 +385,15 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
     """A job stopped after planning, or after some batches, finishes with `resume` exactly as
     an uninterrupted run does (same outcomes, same registry)."""
     db, s = env
-    monkeypatch.setattr(stages, "BATCH_ROWS", 50)
     rows = rows_for(devices(db, s.customer_id).head(200), str(s.configuration_ids[2]))
     src = write(tmp_path, HEADER, rows)
     reference = tmp_path / "reference.duckdb"
     shutil.copy(db, reference)
+    small = Settings(batch_rows=50)
     full = import_file(
-        src, account=f"customer:{s.customer_id}", user=OWNER, db=reference, spool=tmp_path / "s1"
-    )
+        src, actor="customer", account_id=s.customer_id, user=OWNER, settings=small,
+        db=reference, spool=tmp_path / "s1",
+    )  # fmt: skip
     expected_devices = state(reference, s.customer_id)
     expected = outcomes(full.report.out_dir)  # type: ignore[union-attr]
 
@@ -391,17 +402,19 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
         shutil.copy(db, trial)
         spool = tmp_path / f"spool-{stop_after}"
         submitted = import_file(
-            src, account=f"customer:{s.customer_id}", user=OWNER, db=trial, spool=spool, wait=False
-        )
+            src, actor="customer", account_id=s.customer_id, user=OWNER, settings=small,
+            db=trial, spool=spool, wait=False,
+        )  # fmt: skip
         with Registry.open(trial) as reg:
-            held = lambda _db: nullcontext(reg)  # noqa: E731 - the embedded runner's opener
-            batches = stages.plan(held, spool, submitted.job_id)
+            # The embedded runner's context: the registry it holds.
+            ctx = Context(replace(small, spool=spool), lambda _db: nullcontext(reg))
+            batches = stages.plan(ctx, submitted.job_id)
             assert len(batches) == 4
             for batch in batches[:stop_after]:
                 job = submitted.job_id
-                assert stages.apply_from(held, spool, job, batch, hold_s=0)[0] == [batch]
-                assert stages.apply_from(held, spool, job, batch, hold_s=0)[0] == []  # again
-        resumed = resume_job(submitted.job_id, db=trial, spool=spool)
+                assert stages.apply_from(ctx, job, batch, hold_s=0)[0] == [batch]
+                assert stages.apply_from(ctx, job, batch, hold_s=0)[0] == []  # again
+        resumed = resume_job(submitted.job_id, settings=small, db=trial, spool=spool)
         assert state(trial, s.customer_id).equals(expected_devices)
         assert outcomes(resumed.report.out_dir).equals(expected)  # type: ignore[union-attr]
 
@@ -413,33 +426,33 @@ def test_an_apply_message_goes_on_with_pending_batches(
     (each in its own transaction); the later messages of those batches change nothing. With
     no time to hold on, a message applies its own batch only."""
     db, s = env
-    monkeypatch.setattr(stages, "BATCH_ROWS", 50)
     chosen = devices(db, s.customer_id).head(200)
     config = s.configuration_ids[1]
     src = write(tmp_path, HEADER, rows_for(chosen, str(config)))
     spool = tmp_path / "spool-hold"
-    job = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db, spool=spool,
-                      wait=False).job_id  # fmt: skip
+    small = Settings(batch_rows=50, spool=spool)
+    job = import_file(src, actor="customer", account_id=s.customer_id, user=OWNER,
+                      settings=small, db=db, wait=False).job_id  # fmt: skip
     with Registry.open(db) as reg:
-        held = lambda _db: nullcontext(reg)  # noqa: E731 - the embedded runner's opener
-        assert stages.plan(held, spool, job) == [0, 1, 2, 3]
-        assert stages.apply_from(held, spool, job, 2, hold_s=0) == ([2], 3)
-        assert stages.apply_from(held, spool, job, 1) == ([1, 0, 3], 0)
-        assert stages.apply_from(held, spool, job, 3) == ([], 0)  # its batch was applied
+        ctx = Context(small, lambda _db: nullcontext(reg))  # the embedded runner's
+        assert stages.plan(ctx, job) == [0, 1, 2, 3]
+        assert stages.apply_from(ctx, job, 2, hold_s=0) == ([2], 3)
+        assert stages.apply_from(ctx, job, 1) == ([1, 0, 3], 0)
+        assert stages.apply_from(ctx, job, 3) == ([], 0)  # its batch was applied
     after = devices(db, s.customer_id).filter(pl.col("id").is_in(chosen["id"].implode()))
     assert after["configuration_id"].to_list() == [config] * 200
 
 
 def test_one_finalize_at_a_time(tmp_path: Path) -> None:
     """The finalize lock: a second holder is turned away until the first lets go."""
-    folder = ledger.JobFolder(tmp_path, "20261202-141500-0a1b2c3d")
+    folder = JobFolder(tmp_path, "20261202-141500-0a1b2c3d")
     folder.dir.mkdir()
     with (
-        ledger.exclusive(folder, "finalize") as first,
-        ledger.exclusive(folder, "finalize") as second,
+        exclusive(folder, "finalize") as first,
+        exclusive(folder, "finalize") as second,
     ):
         assert first and not second
-    with ledger.exclusive(folder, "finalize") as again:
+    with exclusive(folder, "finalize") as again:
         assert again
 
 

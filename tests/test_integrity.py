@@ -23,14 +23,15 @@ import polars as pl
 import pytest
 from stdnum import luhn
 
-from ztbulk.apply import import_file, resume_job, stages
-from ztbulk.apply import jobs as ledger
-from ztbulk.apply.run import ImportResult
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError, JobWaitingError, UsageError
+from ztbulk.jobs import ImportResult, import_file, ledger, resume_job, stages
+from ztbulk.jobs.folder import JobFolder, exclusive
+from ztbulk.jobs.stages import Context
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
 from ztbulk.registry.service import RegistryService
+from ztbulk.settings import Settings
 
 HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
@@ -39,8 +40,7 @@ SECOND_RESELLER = "owner@second-reseller.example"
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Seeded]:
-    monkeypatch.setenv("ZTBULK_SPOOL", str(tmp_path / "spool"))
-    monkeypatch.delenv("ZTBULK_BROKER_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # the default spool, ./ztbulk-jobs, is the test's own
     db = tmp_path / "reg.duckdb"
     with Registry.open(db, create=True) as reg:
         seeded = seed(reg, 200, other_devices=20)
@@ -80,11 +80,13 @@ def outcomes(result: ImportResult) -> pl.DataFrame:
     return pl.read_parquet(Path(result.report.out_dir) / "outcomes.parquet")
 
 
-def planned(path: Path, account: str, user: str, db: Path, spool: Path) -> str:
+def planned(path: Path, actor: str, account_id: int, user: str, db: Path, spool: Path) -> str:
     """Submit a job and plan it, as a job stopped between planning and applying is left."""
-    job = import_file(path, account=account, user=user, db=db, spool=spool, wait=False).job_id
+    job = import_file(
+        path, actor=actor, account_id=account_id, user=user, db=db, spool=spool, wait=False
+    ).job_id
     with Registry.open(db) as reg:
-        stages.plan(lambda _db: nullcontext(reg), spool, job)
+        stages.plan(Context(Settings(spool=spool), lambda _db: nullcontext(reg)), job)
     return job
 
 
@@ -97,7 +99,7 @@ def move_to_other_customer(db: Path, s: Seeded, device: dict[str, object], tmp: 
     frame = pl.DataFrame([device])
     for target, name in ((0, "release.csv"), (s.other_customer_id, "claim-other.csv")):
         src = write(tmp, OWNER_HEADER, rows(frame, target), name)
-        import_file(src, account=f"reseller:{s.reseller_id}", user=RESELLER_OWNER, db=db)
+        import_file(src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db)
 
 
 def with_changes(before: pl.DataFrame, ids: list[int], **values: object) -> pl.DataFrame:
@@ -121,7 +123,7 @@ def test_a_device_moved_to_another_account_after_planning_is_not_touched(
     header, target = (OWNER_HEADER, 0) if mode == "unclaim" else (HEADER, config)
     src = write(tmp_path, header, rows(chosen, target), "a.csv")
     spool = tmp_path / "spool"
-    job = planned(src, f"customer:{s.customer_id}", ADMIN, db, spool)
+    job = planned(src, "customer", s.customer_id, ADMIN, db, spool)
     moved = chosen.row(0, named=True)
     move_to_other_customer(db, s, moved, tmp_path)
     before = table(db)
@@ -154,9 +156,9 @@ def test_a_device_another_reseller_registered_meanwhile_is_not_created_twice(
     ]
     src = write(tmp_path, OWNER_HEADER, new, "claims.csv")
     spool = tmp_path / "spool"
-    job = planned(src, f"reseller:{s.reseller_id}", RESELLER_OWNER, db, spool)
+    job = planned(src, "reseller", s.reseller_id, RESELLER_OWNER, db, spool)
     other = write(tmp_path, OWNER_HEADER, new[:1], "other.csv")
-    first = import_file(other, account=f"reseller:{second}", user=SECOND_RESELLER, db=db)
+    first = import_file(other, actor="reseller", account_id=second, user=SECOND_RESELLER, db=db)
     assert outcomes(first)["outcome"].to_list() == ["claimed"]
     before = table(db)
 
@@ -183,7 +185,7 @@ def test_a_configuration_deleted_after_planning_is_not_applied(
     chosen = mine(db, s.customer_id, 5)
     src = write(tmp_path, HEADER, rows(chosen, new), "a.csv")
     spool = tmp_path / "spool"
-    job = planned(src, f"customer:{s.customer_id}", OWNER, db, spool)
+    job = planned(src, "customer", s.customer_id, OWNER, db, spool)
     with Registry.open(db) as reg:
         svc = RegistryService(reg)
         svc.delete_config(svc.principal(OWNER), new)  # applied to no device yet: allowed
@@ -210,21 +212,34 @@ def test_two_jobs_of_one_account_queued_together_end_as_run_in_order(
     src = write(tmp_path, OWNER_HEADER, claims, "claims.csv")
     reference = tmp_path / "reference.duckdb"
     shutil.copy(db, reference)
-    account = f"reseller:{s.reseller_id}"
     in_order = [
-        outcomes(import_file(src, account=account, user=RESELLER_OWNER, db=reference,
-                             spool=tmp_path / "spool-ref"))
+        outcomes(
+            import_file(
+                src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER,
+                db=reference, spool=tmp_path / "spool-ref",
+            )
+        )
         for _ in range(2)
     ]  # fmt: skip
     spool = tmp_path / "spool"
     first, second = (
-        import_file(src, account=account, user=RESELLER_OWNER, db=db, spool=spool, wait=False)
+        import_file(
+            src,
+            actor="reseller",
+            account_id=s.reseller_id,
+            user=RESELLER_OWNER,
+            db=db,
+            spool=spool,
+            wait=False,
+        )
         for _ in range(2)
     )
     with pytest.raises(JobWaitingError, match=first.job_id):
         resume_job(second.job_id, db=db, spool=spool)
     with pytest.raises(UsageError, match=f"Job {first.job_id} of this account is not finished"):
-        import_file(src, account=account, user=RESELLER_OWNER, db=db, spool=spool)
+        import_file(
+            src, actor="reseller", account_id=s.reseller_id, user=RESELLER_OWNER, db=db, spool=spool
+        )
     queued = [outcomes(resume_job(j.job_id, db=db, spool=spool)) for j in (first, second)]
 
     assert set(queued[0]["outcome"]) == {"claimed"} and set(queued[1]["outcome"]) == {"unchanged"}
@@ -280,7 +295,7 @@ def test_a_hand_written_job_folder_is_not_run(tmp_path: Path, env: tuple[Path, S
     folder is removed as an unfinished submit's), and no device changes."""
     db, s = env
     spool = tmp_path / "spool"
-    folder = ledger.JobFolder(spool, "20261202-141500-0a1b2c3d")
+    folder = JobFolder(spool, "20261202-141500-0a1b2c3d")
     folder.dir.mkdir(parents=True)
     theirs = mine(db, s.other_customer_id, 5)
     write(folder.dir, OWNER_HEADER, rows(theirs, 0), "input.csv")
@@ -307,9 +322,9 @@ def test_who_imports_comes_from_the_ledger_not_the_folder(
     chosen, theirs = mine(db, s.customer_id, 3), mine(db, s.other_customer_id, 3)
     src = write(tmp_path, OWNER_HEADER, rows(chosen, 0) + rows(theirs, 0), "a.csv")
     spool = tmp_path / "spool"
-    job = import_file(src, account=f"customer:{s.customer_id}", user=ADMIN, db=db,
+    job = import_file(src, actor="customer", account_id=s.customer_id, user=ADMIN, db=db,
                       spool=spool, out_dir=tmp_path / "out", wait=False).job_id  # fmt: skip
-    folder = ledger.JobFolder(spool, job)
+    folder = JobFolder(spool, job)
     forged = json.loads(folder.spec_file.read_text(encoding="utf-8"))
     forged |= {"account_id": s.other_customer_id, "user": OTHER_OWNER,
                "out_dir": str(tmp_path / "forged")}  # fmt: skip
@@ -329,8 +344,8 @@ def test_a_spooled_input_changed_after_submit_is_refused(
     chosen = mine(db, s.customer_id, 3)
     src = write(tmp_path, HEADER, rows(chosen, s.configuration_ids[1]), "a.csv")
     spool = tmp_path / "spool"
-    job = import_file(src, account=f"customer:{s.customer_id}", user=OWNER, db=db, spool=spool,
-                      wait=False).job_id  # fmt: skip
+    job = import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, db=db,
+                      spool=spool, wait=False).job_id  # fmt: skip
     forged = src.read_text(encoding="utf-8").replace(
         f",{s.configuration_ids[1]}\n", f",{s.configuration_ids[2]}\n"
     )
@@ -347,7 +362,7 @@ def test_a_user_removed_since_submitting_cannot_resume(
     db, s = env
     src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
     spool = tmp_path / "spool"
-    job = planned(src, f"customer:{s.customer_id}", ADMIN, db, spool)
+    job = planned(src, "customer", s.customer_id, ADMIN, db, spool)
     with Registry.open(db) as reg:
         svc = RegistryService(reg)
         svc.remove_user(svc.principal(OWNER), ADMIN)
@@ -363,8 +378,8 @@ def test_staged_paths_outside_the_job_folder_are_refused(
     db, s = env
     src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
     spool = tmp_path / "spool"
-    job = planned(src, f"customer:{s.customer_id}", ADMIN, db, spool)
-    staged = ledger.JobFolder(spool, job).staged
+    job = planned(src, "customer", s.customer_id, ADMIN, db, spool)
+    staged = JobFolder(spool, job).staged
     data = json.loads(staged.read_text(encoding="utf-8"))
     elsewhere = tmp_path / "elsewhere.parquet"
     shutil.copy(data["parts"][0][0], elsewhere)
@@ -384,7 +399,7 @@ def test_an_input_that_cannot_be_read_leaves_no_job_behind(
     db, s = env
     spool = tmp_path / "spool"
     with pytest.raises(InputError, match="cannot be read") as caught:
-        import_file("/proc/self/mem", account=f"customer:{s.customer_id}", user=OWNER, db=db,
+        import_file("/proc/self/mem", actor="customer", account_id=s.customer_id, user=OWNER, db=db,
                     spool=spool)  # fmt: skip
     assert caught.value.exit_code == 2
     assert not list(spool.iterdir())
@@ -399,10 +414,10 @@ def test_a_submit_killed_before_the_ledger_knew_it_is_cleaned_by_resume(
     removed; one whose submit is still running (it holds the submit lock) is left alone."""
     db, _ = env
     spool = tmp_path / "spool"
-    folder = ledger.JobFolder(spool, "20261202-141500-0a1b2c3d")
+    folder = JobFolder(spool, "20261202-141500-0a1b2c3d")
     folder.dir.mkdir(parents=True)
     (folder.dir / "input.csv").write_text("half a file", encoding="utf-8")
-    with ledger.exclusive(folder, "submit") as held:
+    with exclusive(folder, "submit") as held:
         assert held
         with pytest.raises(UsageError, match="No job"):
             resume_job(folder.id, db=db, spool=spool)

@@ -4,7 +4,9 @@ from ztbulk.api import check
 from ztbulk.codes import CATALOGUE, Code, Outcome
 from ztbulk.domain import Actor, Mode
 from ztbulk.errors import ZtbulkError
+from ztbulk.jobs import ImportResult, cancel_job, import_file, resume_job
 from ztbulk.report.model import CheckReport
+from ztbulk.settings import Settings
 from ztbulk.validate.catalog import Catalog
 
 __all__ = [
@@ -13,9 +15,14 @@ __all__ = [
     "Catalog",
     "CheckReport",
     "Code",
+    "ImportResult",
     "Mode",
     "Outcome",
+    "Settings",
     "ZtbulkError",
+    "cancel_job",
     "check",
+    "import_file",
+    "resume_job",
 ]
 __version__ = "0.1.0"

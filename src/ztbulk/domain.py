@@ -17,6 +17,24 @@ class Mode(StrEnum):
     OWNER = "owner"
 
 
+class Action(StrEnum):
+    """What the plan does with a row: resolve decides it (in SQL), apply carries it out, the
+    report turns it into the row's outcome."""
+
+    APPLY = "apply"  # set the configuration
+    UNCHANGED = "unchanged"  # already so: nothing to write
+    UNCLAIM = "unclaim"
+    CLAIM = "claim"  # a known device
+    CREATE = "create"  # a new device, registered and claimed
+    REJECT = "reject"
+    SKIP = "skip"  # a repeat (DUPLICATE_ROW)
+
+    @property
+    def sql(self) -> str:
+        """The action as an SQL string literal."""
+        return f"'{self.value}'"
+
+
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "modemtype",
     "modemid",

@@ -1,5 +1,5 @@
-"""Apply stage: the import job (resolve against the registry, apply in batches, report)."""
+"""Apply: one batch of a plan, re-checked and written in one transaction."""
 
-from ztbulk.apply.run import ImportResult, cancel_job, import_file, resume_job
+from ztbulk.apply.batch import apply_batch
 
-__all__ = ["ImportResult", "cancel_job", "import_file", "resume_job"]
+__all__ = ["apply_batch"]

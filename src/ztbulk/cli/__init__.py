@@ -18,6 +18,7 @@ from ztbulk.cli import check as check_cmd
 from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
 from ztbulk.errors import ZtbulkError
+from ztbulk.settings import Settings
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed the usage line
         return EXIT_USAGE if exc.code else 0
     try:
+        # Read once, here: the library never reads the environment itself.
+        args.settings = Settings.from_env(os.environ).with_options(
+            db=getattr(args, "db", None), spool=getattr(args, "spool", None)
+        )
         code: int = args.handler(args)
         return code
     except ZtbulkError as exc:

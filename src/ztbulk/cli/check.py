@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any, TextIO
 from ztbulk import api
 from ztbulk.domain import Actor
 from ztbulk.errors import ZtbulkError
-from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.model import CheckReport
@@ -32,16 +30,6 @@ def add_parsers(sub: Any) -> None:
     chk.set_defaults(handler=run_check)
 
 
-def _config() -> ParseConfig:
-    limit = os.environ.get("ZTBULK_MAX_FILE_BYTES")
-    if limit is None:
-        return ParseConfig()
-    try:
-        return ParseConfig(max_bytes=int(limit))
-    except ValueError:
-        raise ZtbulkError(f"ZTBULK_MAX_FILE_BYTES={limit!r} is not a whole number.") from None
-
-
 def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
     if args.db is None:
         return args.catalog  # type: ignore[no-any-return]
@@ -56,7 +44,12 @@ def run_check(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     bar = progress_bar(path, sys.stderr) if args.format == "text" else None
     report = api.check(
-        path, actor=args.actor, catalog=catalog, out_dir=args.out, config=_config(), progress=bar
+        path,
+        actor=args.actor,
+        catalog=catalog,
+        out_dir=args.out,
+        config=args.settings.parse,
+        progress=bar,
     )
     if bar is not None:
         bar.done()

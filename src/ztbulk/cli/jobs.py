@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ztbulk.apply import cancel_job, import_file, resume_job
-from ztbulk.apply import jobs as ledger
-from ztbulk.apply.run import ImportResult
-from ztbulk.apply.worker import broker_url, say_to_stderr, serve
 from ztbulk.cli.check import print_summary
+from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
+from ztbulk.jobs import ImportResult, cancel_job, import_file, ledger, resume_job
+from ztbulk.jobs.runners import say_to_stderr, serve
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
@@ -66,20 +65,30 @@ def add_parsers(sub: Any) -> None:
             p.add_argument("--user", required=True, metavar="EMAIL", help="who cancels")
 
 
+def parse_account(value: str) -> tuple[Actor, int]:
+    """`customer:1001` or `reseller:1003`."""
+    kind, _, number = value.partition(":")
+    try:
+        return Actor(kind), int(number)
+    except ValueError:
+        raise UsageError(f"--as {value!r}: write customer:ID or reseller:ID.") from None
+
+
 def run_import(args: argparse.Namespace) -> int:
+    actor, account_id = parse_account(args.account)
     result = import_file(
-        args.file, account=args.account, user=args.user, db=args.db, out_dir=args.out,
-        spool=args.spool, wait=args.wait, say=say_to_stderr,
+        args.file, actor=actor, account_id=account_id, user=args.user, settings=args.settings,
+        out_dir=args.out, wait=args.wait, say=say_to_stderr,
     )  # fmt: skip
     return _finish(result)
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    return _finish(resume_job(args.id, db=args.db, spool=args.spool, say=say_to_stderr))
+    return _finish(resume_job(args.id, settings=args.settings, say=say_to_stderr))
 
 
 def run_cancel(args: argparse.Namespace) -> int:
-    was = cancel_job(args.id, db=args.db, spool=args.spool, user=args.user)
+    was = cancel_job(args.id, settings=args.settings, user=args.user)
     print(f"job {args.id}: cancelled (it was {was}); batches applied before stay applied")
     return 0
 
@@ -118,23 +127,23 @@ def run_demo(args: argparse.Namespace) -> int:
     }
     (folder / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     result = import_file(
-        sample, account=f"customer:{seeded.customer_id}", user=seeded.admin, db=db,
-        out_dir=folder / "import", spool=folder / "jobs", say=say_to_stderr,
+        sample, actor=Actor.CUSTOMER, account_id=seeded.customer_id, user=seeded.admin,
+        settings=args.settings, db=db, spool=folder / "jobs", out_dir=folder / "import",
+        say=say_to_stderr,
     )  # fmt: skip
     _finish(result)
     return 0  # the demo shows defects on purpose: finding them is success
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    url = broker_url()
-    if url is None:
+    if args.settings.broker_url is None:
         raise UsageError("Set ZTBULK_BROKER_URL (for example redis://127.0.0.1:6379/0) first.")
-    serve(url, ledger.spool_root(args.spool), args.threads)
+    serve(args.settings, args.threads)
     return 0
 
 
 def run_jobs(args: argparse.Namespace) -> int:
-    with Registry.open(args.db) as reg:
+    with Registry.open(args.settings.db) as reg:
         rows = ledger.list_jobs(reg)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -147,7 +156,7 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    with Registry.open(args.db) as reg:
+    with Registry.open(args.settings.db) as reg:
         row = ledger.job_row(reg, args.id)
     print(
         json.dumps(row, indent=2, default=str)

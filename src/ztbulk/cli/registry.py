@@ -132,7 +132,8 @@ def _subparsers_of(sub: Any, name: str) -> Any:
 
 def _runner(fn: Handler, create: bool) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with Registry.open(args.db, create=create) as reg:
+        settings = args.settings
+        with Registry.open(settings.db, create=create, memory=settings.duckdb_memory) as reg:
             result = fn(RegistryService(reg), args)
         _emit(result, args.json)
         return 0

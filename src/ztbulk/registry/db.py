@@ -1,16 +1,25 @@
 """Opening the registry: one DuckDB file, schema-versioned, one writer at a time.
 
-DuckDB's single-writer rule shapes everything here: while one process has the file open
-read-write, no other process can open it at all, not even read-only. So every command opens
-the registry, does its work in one transaction and closes it, and a process that finds the
-file locked gets `RegistryBusyError` (retryable: "wait, or use another file"), never a lock
-traceback. Threads of one process may share a connection through `cursor()`.
+DuckDB's single-writer rule shapes everything here, and this module is where ztbulk handles
+it: while one process has the file open read-write, no other process can open it at all, not
+even read-only.
+- Every command opens the registry, does its work in one transaction and closes it; a process
+  that finds the file locked gets `RegistryBusyError` (retryable: "wait, or use another
+  file"), never a lock traceback (`Registry.open`: what the embedded runner does).
+- Workers and the commands that wait for them take turns instead (`open_when_free`): each
+  opens the file only for the part of a stage that needs it, waits with jitter while another
+  process holds it, and threads of one process take turns too (DuckDB would let them open it
+  together, and then fail one of two concurrent updates: "Conflict on update").
+- An apply message that holds the registry goes on with its job's next pending batches for up
+  to `HOLD_S` (each in its own transaction), which spares every later message a turn.
 """
 
 from __future__ import annotations
 
-import os
+import random
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,27 +28,14 @@ from typing import Any
 import duckdb
 
 from ztbulk.closing import Closing
-from ztbulk.errors import TransientError, UsageError
+from ztbulk.errors import RegistryBusyError, RegistryTooNewError, UsageError
 from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_DB = Path("ztbulk.duckdb")
 _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
-
-
-class RegistryBusyError(TransientError):
-    """Another process holds the registry file."""
-
-
-class RegistryTooNewError(UsageError):
-    """The file was written by a newer ztbulk."""
-
-
-def db_path(cli_value: str | Path | None = None) -> Path:
-    """--db wins, then ZTBULK_DB, then ./ztbulk.duckdb."""
-    if cli_value:
-        return Path(cli_value)
-    return Path(os.environ.get("ZTBULK_DB") or DEFAULT_DB)
+REGISTRY_WAIT_S = 300.0  # how long a worker waits for the registry before the message retries
+HOLD_S = 5.0  # how long an apply message may go on with its job's pending batches
+_TURN = threading.Lock()  # the threads of one process take turns with the registry
 
 
 class Registry(Closing):
@@ -49,8 +45,11 @@ class Registry(Closing):
         self.path, self.con = path, con
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, create: bool = False) -> Registry:
-        file = db_path(path)
+    def open(
+        cls, path: str | Path | None = None, *, create: bool = False, memory: str | None = None
+    ) -> Registry:
+        """Open the registry at `path` (default ./ztbulk.duckdb); `memory` caps DuckDB's."""
+        file = Path(path or DEFAULT_DB)
         if not create and not file.exists():
             raise UsageError(
                 f"No registry at {file}; create one with `ztbulk registry init` "
@@ -63,13 +62,9 @@ class Registry(Closing):
             raise _busy(file, exc) from None
         if new:  # the registry holds every account's devices and users: its owner's only
             file.chmod(0o600)
-        # ZTBULK_DUCKDB_MEMORY caps DuckDB (its default is 80% of RAM). Not set by default:
-        # resolving 10M rows against 10M devices did not fit in 2 GB (DuckDB reported out of
-        # memory rather than spilling), so a low default would break large imports.
         con.execute("SET enable_progress_bar = false")  # ztbulk shows its own progress
-        limit = _memory_limit()
-        if limit:
-            con.execute(f"SET memory_limit = '{limit}'")
+        if memory:  # checked by Settings: a size such as 4GB
+            con.execute(f"SET memory_limit = '{memory}'")
         registry = cls(file, con)
         try:
             registry._migrate()
@@ -128,13 +123,23 @@ class Registry(Closing):
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
 
 
-def _memory_limit() -> str | None:
-    value = os.environ.get("ZTBULK_DUCKDB_MEMORY", "").strip()
-    if not value:
-        return None
-    if not _MEMORY.match(value):
-        raise UsageError(f"ZTBULK_DUCKDB_MEMORY={value!r} is not a size such as 1GB or 512MB.")
-    return value
+@contextmanager
+def open_when_free(
+    path: str | Path | None, memory: str | None = None, wait_s: float = REGISTRY_WAIT_S
+) -> Iterator[Registry]:
+    """Open the registry, waiting (with jitter) while another process holds it."""
+    deadline = time.monotonic() + wait_s
+    with _TURN:
+        while True:
+            try:
+                reg = Registry.open(path, memory=memory)
+                break
+            except RegistryBusyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1))
+        with reg:
+            yield reg
 
 
 def _busy(file: Path, exc: duckdb.IOException) -> RegistryBusyError:

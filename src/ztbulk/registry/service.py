@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from ztbulk.domain import Actor
-from ztbulk.errors import UsageError
+from ztbulk.errors import NotFoundError, PermissionDeniedError, UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.models import Configuration, Role, check_email, parse_input
 from ztbulk.validate.catalog import Catalog
@@ -34,14 +34,6 @@ CONFIG_FIELDS = (
     "support_phone",
     "custom_message",
 )
-
-
-class PermissionDeniedError(UsageError):
-    """The acting user may not do this (wrong account, or a role without the right)."""
-
-
-class NotFoundError(UsageError):
-    """No such customer, reseller, user, configuration or device (in the caller's view)."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,19 @@ decision rested on (`_REFUSALS`), records the rows where it no longer holds in
 
 from __future__ import annotations
 
+from ztbulk.codes import Code
+from ztbulk.domain import Action
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import imei_number, meid_number
 
+A = {a.name: a.sql for a in Action}  # the actions as SQL literals
+# The codes a refused row gets, as SQL literals.
+C = {c.name: f"'{c.value}'" for c in (Code.DEVICE_CHANGED, Code.CONFIGURATION_NOT_FOUND,
+                                       Code.CUSTOMER_NOT_FOUND)}  # fmt: skip
+WRITES = (Action.APPLY, Action.UNCLAIM, Action.CLAIM, Action.CREATE)  # actions that write
+
 _BATCH = "(SELECT * FROM read_parquet($plan) WHERE line BETWEEN $lo AND $hi)"
-_WRITES = "('apply', 'unclaim', 'claim', 'create')"
+_WRITES = f"({', '.join(a.sql for a in WRITES)})"
 # The rows of the batch still to write: those the checks below did not refuse.
 _KEPT = f"""(SELECT * FROM {_BATCH} WHERE action IN {_WRITES} AND line NOT IN (
     SELECT line FROM job_refusals WHERE job_id = $job AND line BETWEEN $lo AND $hi))"""
@@ -26,11 +34,11 @@ _KEPT = f"""(SELECT * FROM {_BATCH} WHERE action IN {_WRITES} AND line NOT IN (
 # this account's (a customer's rows), this reseller's and claimed (a reseller's unclaim), or
 # nobody's (a claim). `$reseller` is NULL for a customer's job. Checked on the plan's own
 # view, so a plan edited by hand cannot reach another account's device either.
-_ALLOWED = """CASE p.action
-    WHEN 'apply' THEN p.d_customer = $account
-    WHEN 'unclaim' THEN CASE WHEN $reseller IS NULL THEN p.d_customer = $account
+_ALLOWED = f"""CASE p.action
+    WHEN {A["APPLY"]} THEN p.d_customer = $account
+    WHEN {A["UNCLAIM"]} THEN CASE WHEN $reseller IS NULL THEN p.d_customer = $account
                              ELSE p.d_reseller = $account AND p.d_customer IS NOT NULL END
-    WHEN 'claim' THEN p.d_customer IS NULL
+    WHEN {A["CLAIM"]} THEN p.d_customer IS NULL
 END"""
 _AS_SEEN = """d.customer_id IS NOT DISTINCT FROM p.d_customer
     AND d.reseller_id IS NOT DISTINCT FROM p.d_reseller
@@ -40,31 +48,32 @@ _LINKED = """EXISTS (SELECT 1 FROM customer_resellers l WHERE l.customer_id = p.
 # A device to create that some device now carries an identifier of (resolve's matching).
 _TWINS = f"""(
     SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.imei = p.key
-    WHERE p.action = 'create' AND p.kind = 'IMEI'
+    WHERE p.action = {A["CREATE"]} AND p.kind = 'IMEI'
     UNION ALL
     SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.imei2 = p.key
-    WHERE p.action = 'create' AND p.kind = 'IMEI'
+    WHERE p.action = {A["CREATE"]} AND p.kind = 'IMEI'
     UNION ALL
     SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON upper(t.meid) = p.key
-    WHERE p.action = 'create' AND p.kind = 'MEID'
+    WHERE p.action = {A["CREATE"]} AND p.kind = 'MEID'
     UNION ALL
     SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.serial = p.key
         AND lower(t.model) = lower(p.model) AND lower(t.manufacturer) = lower(p.manufacturer)
-    WHERE p.action = 'create' AND p.kind = 'SN')"""
+    WHERE p.action = {A["CREATE"]} AND p.kind = 'SN')"""
 # Only a reseller's plan has devices to create (and the columns naming them).
 _CREATES = f"""
-        WHEN p.action = 'create' AND p.line IN {_TWINS} THEN 'DEVICE_CHANGED'
-        WHEN p.action = 'create' THEN CASE WHEN NOT {_LINKED} THEN 'CUSTOMER_NOT_FOUND' END"""
+        WHEN p.action = {A["CREATE"]} AND p.line IN {_TWINS} THEN {C["DEVICE_CHANGED"]}
+        WHEN p.action = {A["CREATE"]} THEN
+            CASE WHEN NOT {_LINKED} THEN {C["CUSTOMER_NOT_FOUND"]} END"""
 _REFUSALS = f"""
 INSERT INTO job_refusals
 SELECT $job, line, code FROM (
     SELECT p.line, CASE {{creates}}
         WHEN d.id IS NULL OR NOT coalesce({_ALLOWED}, false) OR NOT ({_AS_SEEN})
-            THEN 'DEVICE_CHANGED'
-        WHEN p.action = 'apply' AND p.target NOT IN
+            THEN {C["DEVICE_CHANGED"]}
+        WHEN p.action = {A["APPLY"]} AND p.target NOT IN
             (SELECT id FROM configurations WHERE customer_id = $account)
-            THEN 'CONFIGURATION_NOT_FOUND'
-        WHEN p.action = 'claim' AND NOT {_LINKED} THEN 'CUSTOMER_NOT_FOUND'
+            THEN {C["CONFIGURATION_NOT_FOUND"]}
+        WHEN p.action = {A["CLAIM"]} AND NOT {_LINKED} THEN {C["CUSTOMER_NOT_FOUND"]}
     END AS code
     FROM {_BATCH} p LEFT JOIN devices d ON d.id = p.device_id
     WHERE p.action IN {_WRITES}
@@ -78,19 +87,19 @@ _CLAIMING = f"""(SELECT k.*, c.config FROM {_KEPT} k
 # Each statement sees the batch's kept plan rows as `p`.
 _STATEMENTS = {
     # Customer, profileid mode: set the configuration.
-    "apply": f"""UPDATE devices SET configuration_id = p.target, updated_at = now()
-       FROM {_KEPT} p WHERE p.action = 'apply' AND devices.id = p.device_id""",
+    Action.APPLY: f"""UPDATE devices SET configuration_id = p.target, updated_at = now()
+       FROM {_KEPT} p WHERE p.action = {A["APPLY"]} AND devices.id = p.device_id""",
     # Unclaim (customer or reseller): the device leaves the customer's account.
-    "unclaim": f"""UPDATE devices SET customer_id = NULL, configuration_id = NULL,
+    Action.UNCLAIM: f"""UPDATE devices SET customer_id = NULL, configuration_id = NULL,
            updated_at = now()
-       FROM {_KEPT} p WHERE p.action = 'unclaim' AND devices.id = p.device_id""",
+       FROM {_KEPT} p WHERE p.action = {A["UNCLAIM"]} AND devices.id = p.device_id""",
     # Reseller claim of a known device: the customer's default configuration applies.
-    "claim": f"""UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
+    Action.CLAIM: f"""UPDATE devices SET customer_id = p.target, reseller_id = $reseller,
            configuration_id = p.config, updated_at = now()
-       FROM {_CLAIMING} p WHERE p.action = 'claim' AND devices.id = p.device_id""",
+       FROM {_CLAIMING} p WHERE p.action = {A["CLAIM"]} AND devices.id = p.device_id""",
     # Reseller claim of a new device: registered with the list's spelling of the names.
-    "create": f"""INSERT INTO devices (id, imei, meid, serial, model, manufacturer, customer_id,
-                            reseller_id, configuration_id, imei_n, meid_n)
+    Action.CREATE: f"""INSERT INTO devices (id, imei, meid, serial, model, manufacturer,
+                            customer_id, reseller_id, configuration_id, imei_n, meid_n)
        SELECT p.device_id,
               CASE WHEN p.kind = 'IMEI' THEN p.key END,
               CASE WHEN p.kind = 'MEID' THEN p.key END,
@@ -103,7 +112,7 @@ _STATEMENTS = {
               p.target, $reseller, p.config,
               CASE WHEN p.kind = 'IMEI' THEN {imei_number("p.key")} END,
               CASE WHEN p.kind = 'MEID' THEN {meid_number("p.key")} END
-       FROM {_CLAIMING} p WHERE p.action = 'create'""",
+       FROM {_CLAIMING} p WHERE p.action = {A["CREATE"]}""",
 }
 
 
@@ -129,10 +138,11 @@ def apply_batch(
         # reads only the columns it needs, far cheaper than copying the batch into a table.
         rows = {"plan": plan, "lo": lines[0], "hi": lines[1]}
         found = con.execute(f"SELECT DISTINCT action FROM {_BATCH}", rows).fetchall()
-        found_writes = {a for (a,) in found} & set(_STATEMENTS)
+        found_writes = {Action(a) for (a,) in found} & set(_STATEMENTS)
         ids = {"job": job_id, "account": account, "reseller": reseller}
         if found_writes:
-            refusals = _REFUSALS.replace("{creates}", _CREATES if "create" in found_writes else "")
+            creates = _CREATES if Action.CREATE in found_writes else ""
+            refusals = _REFUSALS.replace("{creates}", creates)
             con.execute(refusals, rows | _used(refusals, ids))
         # Each statement joins the batch against every device: run only those whose action
         # the batch holds (a customer's file has one or two of the four).

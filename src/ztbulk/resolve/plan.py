@@ -24,28 +24,13 @@ from pathlib import Path
 
 import polars as pl
 
-from ztbulk.codes import Code
-from ztbulk.domain import Actor, Mode
+from ztbulk.domain import Action, Actor, Mode
 from ztbulk.errors import InternalError
 from ztbulk.frames import repeated_values
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import NUMBER_DEVICES
+from ztbulk.resolve import sql
 from ztbulk.validate.duplicates import DUPLICATE_CONFLICT, DUPLICATE_ROW
-
-# The decisions' boolean columns and the codes they stand for. The plan stores them as one
-# code `mask` (UInt64, as `validate.checks.code_mask`), which finalize reads as it is: with
-# nine boolean columns (these and section 4's two), DuckDB took a third longer to write a part.
-FLAG_CODES = {
-    "not_found": Code.DEVICE_NOT_FOUND,
-    "mismatch": Code.MANUFACTURER_MISMATCH,
-    "no_config": Code.CONFIGURATION_NOT_FOUND,
-    "no_customer": Code.CUSTOMER_NOT_FOUND,
-    "elsewhere": Code.DEVICE_CLAIMED_ELSEWHERE,
-    "second": Code.SECONDARY_IMEI,
-    "kme": Code.KME_CONFLICT,
-}
-_MASK = " | ".join(f"({flag}::UBIGINT << {code.bit})" for flag, code in FLAG_CODES.items())
-
 
 RESOLVE_ROWS = 2_000_000  # rows resolved per query
 BATCHES = "batches.json"  # in the plan folder: [first line, last line] per batch
@@ -53,7 +38,7 @@ PARTS = "*.parquet"  # the plan's parts in its folder, one line range each, in o
 
 
 @dataclass(frozen=True)
-class Who:
+class Importer:
     """The acting account of a job."""
 
     actor: Actor
@@ -111,122 +96,9 @@ class ResolveInput:
         return held or [str(self.parts[0])]
 
 
-# The device columns a decision reads, as the plan names them.
-_DEVICE = {
-    "id": "device_id",
-    "manufacturer": "d_manufacturer",
-    "customer_id": "d_customer",
-    "reseller_id": "d_reseller",
-    "configuration_id": "d_config",
-    "kme": "d_kme",
-}
-
-
-def _device(alias: str) -> str:
-    return ", ".join(f"{alias}.{column} AS {name}" for column, name in _DEVICE.items())
-
-
-# Each input row LEFT JOINs the devices its kind of identifier can name, so it comes out
-# once, or once per device where several carry its identifier (an IMEI that is one device's
-# first IMEI and another's second; a serial, model and maker of two devices). `_keep_best`
-# then keeps the row of the lowest rank: first IMEI before second, then the lowest device id,
-# packed in one BIGINT (ids come from a sequence, far below 2^56). That is rare, and found by
-# counting a range's rows: grouping every row's matches by line cost a fifth of resolve.
-# IMEIs and MEIDs are matched by number (registry/schema.py NUMBERED).
-_MATCHES = f"""
-matched AS (
-    SELECT i.*, d.second, {_device("d")}, (d.second::BIGINT << 56) + d.id AS rank
-    FROM input i LEFT JOIN (
-        SELECT imei_n AS n, false AS second, * FROM devices
-        UNION ALL
-        SELECT imei2_n, true, * FROM devices WHERE imei2_n IS NOT NULL
-    ) d ON d.n = i.num
-    WHERE i.kind = 'IMEI'
-    UNION ALL
-    SELECT i.*, false, {_device("d")}, d.id
-    FROM input i LEFT JOIN (SELECT * FROM devices WHERE meid_n IS NOT NULL) d
-        ON d.meid_n = i.num
-    WHERE i.kind = 'MEID'
-    UNION ALL
-    SELECT i.*, false, {_device("d")}, d.id
-    FROM input i LEFT JOIN (SELECT * FROM devices WHERE serial IS NOT NULL) d
-        ON d.serial = i.key AND lower(d.model) = lower(i.model)
-            AND lower(d.manufacturer) = lower(i.manufacturer)
-    WHERE i.kind = 'SN'
-),
-joined AS (
-    SELECT *,
-           -- lower() only where the spellings differ (DuckDB evaluates an AND's right side
-           -- on the rows its left side leaves)
-           device_id IS NOT NULL AND d_manufacturer <> manufacturer
-               AND lower(d_manufacturer) <> lower(manufacturer) AS mismatch_raw
-    FROM matched
-)
-"""
-
-# Per-actor decision, in two steps: `facts` computes what needs a subquery (DuckDB cannot
-# reuse such an alias in the same SELECT), the final SELECT decides. Every query yields: line,
-# device_id, action, target, default_config, rank, the FLAG_CODES booleans and the device as
-# the decision saw it (d_customer, d_reseller, d_config), which apply checks again.
-# A reseller's plan also carries the identifier and names of the devices it creates, and only
-# of those: writing every row's strings took a third of resolve's time.
-_CUSTOMER = """
-, facts AS (
-    SELECT j.*,
-           (device_id IS NULL OR d_customer IS DISTINCT FROM $account) AS not_found,
-           ($mode = 'profileid' AND target NOT IN
-                (SELECT id FROM configurations WHERE customer_id = $account)) AS no_config
-    FROM joined j
-)
-SELECT line, device_id, target, NULL::BIGINT AS default_config, d_customer, d_reseller,
-       d_config, not_found,
-       (NOT not_found AND mismatch_raw) AS mismatch, no_config,
-       false AS no_customer, false AS elsewhere,
-       (NOT not_found AND coalesce(second, false)) AS second,
-       (NOT not_found AND coalesce(d_kme, false)) AS kme,
-       CASE WHEN not_found OR mismatch OR no_config THEN 'reject'
-            WHEN $mode = 'owner' THEN 'unclaim'
-            WHEN d_config IS NOT DISTINCT FROM target THEN 'unchanged'
-            ELSE 'apply' END AS action,
-       rank
-FROM facts
-"""
-
-_RESELLER = """
-, facts AS (
-    SELECT j.*,
-           (SELECT max(id) FROM configurations c WHERE c.customer_id = j.target AND c.is_default)
-               AS default_config,
-           (target > 0 AND NOT EXISTS (SELECT 1 FROM customer_resellers l
-                WHERE l.customer_id = j.target AND l.reseller_id = $account AND l.enabled))
-               AS no_customer
-    FROM joined j
-)
-SELECT line, device_id, target, default_config, d_customer, d_reseller, d_config,
-       (target = 0 AND (device_id IS NULL OR d_reseller IS DISTINCT FROM $account))
-           AS not_found,
-       (NOT not_found AND device_id IS NOT NULL AND mismatch_raw) AS mismatch,
-       false AS no_config, no_customer,
-       (target > 0 AND device_id IS NOT NULL AND d_customer IS NOT NULL
-            AND d_customer <> target) AS elsewhere,
-       (NOT not_found AND coalesce(second, false)) AS second,
-       (NOT not_found AND coalesce(d_kme, false)) AS kme,
-       CASE WHEN not_found OR mismatch OR no_customer OR elsewhere THEN 'reject'
-            WHEN target = 0 AND d_customer IS NULL THEN 'unchanged'
-            WHEN target = 0 THEN 'unclaim'
-            WHEN device_id IS NULL THEN 'create'
-            WHEN d_customer = target THEN 'unchanged'
-            ELSE 'claim' END AS action,
-       CASE WHEN action = 'create' THEN kind END AS kind,
-       CASE WHEN action = 'create' THEN key END AS key,
-       CASE WHEN action = 'create' THEN model END AS model,
-       CASE WHEN action = 'create' THEN manufacturer END AS manufacturer,
-       rank
-FROM facts
-"""
-
-
-def make_plan(reg: Registry, who: Who, rows: ResolveInput, out: Path, batch_rows: int) -> list[int]:
+def make_plan(
+    reg: Registry, who: Importer, rows: ResolveInput, out: Path, batch_rows: int
+) -> list[int]:
     """Resolve every row into the plan: a folder of Parquet parts, one per range of lines, and the
     line range of each batch (`batches.json`, written last). Return the rows per batch.
 
@@ -267,7 +139,7 @@ def batch_lines(folder: Path, batch: int) -> tuple[int, int]:
 
 def _decide(
     reg: Registry,
-    who: Who,
+    who: Importer,
     rows: ResolveInput,
     per_part: list[pl.Series],
     *,
@@ -280,10 +152,10 @@ def _decide(
     range at a time and only probes `devices`. A part's rows are in no particular order:
     sorting them cost DuckDB a seventh of resolve, and every reader of a part reads all of
     it (apply reads a batch's lines by a filter, finalize sorts a part as it reads it)."""
-    decide = _CUSTOMER if who.actor is Actor.CUSTOMER else _RESELLER
-    sql = f"""
-        SELECT * EXCLUDE ({", ".join(FLAG_CODES)}), {_MASK} AS mask
-        FROM (WITH input AS ({rows.select()}), {_MATCHES} {decide}) decided"""
+    decide = sql.CUSTOMER if who.actor is Actor.CUSTOMER else sql.RESELLER
+    query = f"""
+        SELECT * EXCLUDE ({", ".join(sql.FLAG_CODES)}), {sql.MASK} AS mask
+        FROM (WITH input AS ({rows.select()}), {sql.MATCHES} {decide}) decided"""
     params: dict[str, object] = {"leave_out": str(rows.leave_out), "account": who.account_id}
     if who.actor is Actor.CUSTOMER:
         params["mode"] = who.mode.value
@@ -292,7 +164,7 @@ def _decide(
         part = folder / f"part-{i:04d}.parquet"
         parts_read = rows.parts_between(per_part, lo, hi)
         ranged = params | {"lo": lo, "hi": hi, "parts": parts_read}
-        reg.con.sql(sql, params=ranged).write_parquet(
+        reg.con.sql(query, params=ranged).write_parquet(
             str(part), compression="lz4", row_group_size=batch_rows
         )
         written, expected = (
@@ -336,7 +208,7 @@ def _patch(parts: list[Path], twice: pl.DataFrame, new_ids: pl.Series, batch_row
     created = 0
     for part in parts:
         rows = pl.read_parquet(part).sort("line")
-        create = pl.col("action") == "create"
+        create = pl.col("action") == Action.CREATE
         creates = int(rows.select(create.sum()).item())
         if not creates and not rows["line"].is_in(twice["line"].implode()).any():
             continue
@@ -359,7 +231,7 @@ def _same_device_twice(decided: pl.LazyFrame) -> pl.DataFrame:
 
     Returns `line`, `dup_conflict`, `dup_row` for the rows concerned only (usually none).
     """
-    live = decided.filter((pl.col("action") != "reject") & pl.col("device_id").is_not_null())
+    live = decided.filter((pl.col("action") != Action.REJECT) & pl.col("device_id").is_not_null())
     device_ids = live.select("device_id").collect().to_series()
     repeated = repeated_values(device_ids)
     if not repeated.len():  # the usual case: no second read of the plan
@@ -389,9 +261,9 @@ def _with_duplicates(rows: pl.DataFrame, twice: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(DUPLICATE_ROW, pl.UInt64))
         .otherwise(pl.lit(0, pl.UInt64)),
         action=pl.when(conflict)
-        .then(pl.lit("reject"))
+        .then(pl.lit(Action.REJECT.value))
         .when(repeat)
-        .then(pl.lit("skip"))
+        .then(pl.lit(Action.SKIP.value))
         .otherwise("action"),
     ).drop("conflict", "repeat")
 
@@ -400,6 +272,6 @@ def _new_device_ids(reg: Registry, decided: pl.LazyFrame) -> pl.Series:
     """An id from the registry's sequence for every device to be created, taken now, so a
     resumed job creates exactly the same devices. (Creates never count as duplicates: they
     have no device yet.)"""
-    creating = decided.filter(pl.col("action") == "create").select(pl.len()).collect().item()
+    creating = decided.filter(pl.col("action") == Action.CREATE).select(pl.len()).collect().item()
     rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating]) if creating else []
     return pl.Series("new_id", [int(r[0]) for r in rows], dtype=pl.Int64)

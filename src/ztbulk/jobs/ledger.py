@@ -1,142 +1,37 @@
-"""Durable jobs: a row in the registry's ledger plus a job folder in the spool.
+"""The job ledger: the registry's record of every job, and the authority on it.
 
-The ledger is the authority on a job: who imports (user, account, role checked again against
-the registry whenever the job is run), for which account, the input's size and sha256, where
-its outputs go, and its place among the account's jobs. The folder holds the work and nothing
-trusted: the spooled input (checked against the ledger's sha256 when it is read), `job.json`
-(only so that a worker can find the job's registry; what else it says is for people), the
-staged batches, the plan and the outputs. Messages carry only the job id, which must have the
-ledger's own form, so that it names a folder inside the spool and nothing else.
-
-Ledger states: submitted -> planned -> applying -> done (or cancelled); a batch is marked done
-in the same transaction that applies it. Jobs of one account run one after the other in the
-order they were submitted (`first_unfinished`). The folder's `state` file mirrors the states
-for watchers, and says `failed` (with error.txt) when a message failed for good; the ledger
-keeps the state reached, which is where `job resume` continues. Job folders are private to
-their owner (0700).
+A job is a row in `jobs` plus a folder in the spool (`jobs.folder`). The ledger says who
+imports (user, account; the user's right is checked again against the registry whenever the
+job is run), the input's size and sha256, where its outputs go, and the job's place among the
+account's jobs: jobs of one account run one after the other in the order they were submitted
+(`first_unfinished`). States: submitted -> planned -> applying -> done (or cancelled); a batch
+is marked done in `job_batches` in the same transaction that applies it, and the rows apply
+refused are in `job_refusals`. The ledger keeps the state reached, which is where `job resume`
+continues.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import re
 import shutil
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError, UsageError
+from ztbulk.jobs.folder import (
+    PRIVATE,
+    UNFINISHED,
+    JobFolder,
+    JobSpec,
+    JobState,
+    exclusive,
+    private_dir,
+    write_locator,
+)
 from ztbulk.parse.source import file_sha256
 from ztbulk.registry.db import Registry
-
-DEFAULT_SPOOL = Path("ztbulk-jobs")
-SUBMITTED, PLANNED, APPLYING, DONE, FAILED = "submitted", "planned", "applying", "done", "failed"
-CANCELLED = "cancelled"
-UNFINISHED = (SUBMITTED, PLANNED, APPLYING)
-# The form of every job id `submit` makes: a UTC time and 8 random hex digits.
-JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}")
-PRIVATE = 0o700
-
-
-def check_job_id(job_id: str) -> str:
-    """`job_id` if it has the ledger's form (so it names one folder inside the spool)."""
-    if not JOB_ID.fullmatch(job_id):
-        shown = job_id.encode("unicode_escape").decode("ascii")[:80]
-        raise UsageError(
-            f"{shown!r} is not a job id (they look like 20261202-141500-0a1b2c3d); "
-            "`ztbulk jobs` lists them."
-        )
-    return job_id
-
-
-def spool_root(value: str | Path | None = None) -> Path:
-    return Path(value or os.environ.get("ZTBULK_SPOOL") or DEFAULT_SPOOL)
-
-
-@dataclass
-class JobSpec:
-    """What was asked, as the ledger records it (`spec()`)."""
-
-    id: str
-    actor: str
-    account_id: int
-    user: str
-    file_name: str
-    size: int
-    sha256: str
-    db: str
-    out_dir: str
-    created_at: str
-
-    @property
-    def who(self) -> Actor:
-        return Actor(self.actor)
-
-
-class JobFolder:
-    def __init__(self, root: Path, job_id: str) -> None:
-        self.id = check_job_id(job_id)
-        self.dir = root / job_id
-
-    input = property(lambda self: self.dir / "input.csv")
-    spec_file = property(lambda self: self.dir / "job.json")
-    work = property(lambda self: self.dir / "work")
-    plan = property(lambda self: self.dir / "plan")  # a folder of Parquet parts
-    staged = property(lambda self: self.dir / "staged.json")
-    apply_times = property(lambda self: self.dir / "apply-times.txt")
-    state_file = property(lambda self: self.dir / "state")
-
-    def state(self) -> str:
-        return (
-            self.state_file.read_text(encoding="utf-8") if self.state_file.exists() else SUBMITTED
-        )
-
-    def write_state(self, state: str, error: str | None = None) -> None:
-        """The state for watchers (and why, when it failed); the ledger stays authoritative."""
-        if error is not None:
-            (self.dir / "error.txt").write_text(error, encoding="utf-8")
-        # A name of this writer's own: workers may write at the same moment.
-        tmp = self.dir / f"state.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(state, encoding="utf-8")
-        tmp.replace(self.state_file)
-
-    def record_error(self, exc: BaseException) -> None:
-        """The last failure of a message of this job: its class and message."""
-        text = f"{type(exc).__name__}: {exc}"
-        (self.dir / "last-error.txt").write_text(text, encoding="utf-8")
-
-    def last_error(self) -> str:
-        path = self.dir / "last-error.txt"
-        return path.read_text(encoding="utf-8") if path.exists() else "retries exhausted"
-
-    def error(self) -> str:
-        path = self.dir / "error.txt"
-        return path.read_text(encoding="utf-8") if path.exists() else "unknown error"
-
-    def db(self) -> str:
-        """The registry whose ledger holds this job: all a worker takes from job.json."""
-        if not self.spec_file.exists():
-            raise UsageError(f"No job folder at {self.dir}; check the job id and ZTBULK_SPOOL.")
-        db = json.loads(self.spec_file.read_text(encoding="utf-8")).get("db")
-        if not isinstance(db, str):
-            raise UsageError(f"{self.spec_file} names no registry; resume the job with --db.")
-        return db
-
-    def inside(self, path: str | Path) -> Path:
-        """`path` if it lies inside the job folder: the folder's files are data, never a way
-        out of it."""
-        resolved = Path(path).resolve()
-        if not resolved.is_relative_to(self.dir.resolve()):
-            raise UsageError(f"Job {self.id}: {path} is outside its folder; the folder was edited.")
-        return resolved
 
 
 def spec(reg: Registry, folder: JobFolder) -> JobSpec:
@@ -197,11 +92,6 @@ def submit(
     return spec
 
 
-def private_dir(path: Path) -> None:
-    """Make `path` (and its missing parents) readable by its owner only."""
-    path.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
-
-
 def _spool(path: Path, to: Path) -> tuple[int, str]:
     """Copy the input (a plain file, as it is when the copy starts and ends) into the job."""
     try:
@@ -221,16 +111,9 @@ def _record(reg: Registry, spec: JobSpec, folder: JobFolder) -> None:
             "INSERT INTO jobs (id, state, actor_kind, actor_id, user_email, file_name, file_size, "
             "sha256, spool, out_dir, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('job_order'))",
-            [spec.id, SUBMITTED, spec.actor, spec.account_id, spec.user, spec.file_name,
+            [spec.id, JobState.SUBMITTED, spec.actor, spec.account_id, spec.user, spec.file_name,
              spec.size, spec.sha256, str(folder.dir.resolve()), spec.out_dir],
         )  # fmt: skip
-
-
-def write_locator(folder: JobFolder, spec: JobSpec) -> None:
-    """job.json: where the job's registry is (for workers), and what it is (for people)."""
-    tmp = folder.spec_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
-    tmp.replace(folder.spec_file)
 
 
 def clean_orphan(reg: Registry, folder: JobFolder) -> bool:
@@ -248,22 +131,6 @@ def clean_orphan(reg: Registry, folder: JobFolder) -> bool:
     return True
 
 
-@contextmanager
-def exclusive(folder: JobFolder, name: str) -> Iterator[bool]:
-    """Try to hold the job's lock `name` (an flock, so a dead holder's is released); yields
-    whether this caller holds it. Threads and processes alike are kept apart."""
-    with (folder.dir / f"{name}.lock").open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def first_unfinished(
     reg: Registry, actor: Actor, account_id: int, before: str | None = None
 ) -> str | None:
@@ -277,7 +144,12 @@ def first_unfinished(
                AND ($before IS NULL
                     OR coalesce(seq, 0) < (SELECT coalesce(seq, 0) FROM jobs WHERE id = $before))
            ORDER BY seq LIMIT 1""",
-        {"kind": actor.value, "account": account_id, "states": list(UNFINISHED), "before": before},
+        {
+            "kind": actor.value,
+            "account": account_id,
+            "states": [s.value for s in UNFINISHED],
+            "before": before,
+        },
     )
     return str(row[0]) if row else None
 
@@ -334,7 +206,3 @@ def job_row(reg: Registry, job_id: str) -> dict[str, Any]:
 def list_jobs(reg: Registry) -> list[dict[str, Any]]:
     rows = reg.all("SELECT id FROM jobs ORDER BY created_at DESC, id DESC")
     return [job_row(reg, str(r[0])) for r in rows]
-
-
-def remove_work(folder: JobFolder) -> None:
-    shutil.rmtree(folder.work, ignore_errors=True)

@@ -1,0 +1,127 @@
+"""The import job's library API: `import_file()`, `resume_job()`, `cancel_job()`.
+
+Each takes a `Settings` (default: the defaults, not the environment; the CLI reads that), and
+`db` / `spool` as shorthands that override it. The runner it chooses (`jobs.runners`) decides
+whether the job runs here or in workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ztbulk.domain import Actor
+from ztbulk.errors import InputError, JobWaitingError, UsageError
+from ztbulk.jobs import ledger
+from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_locator
+from ztbulk.jobs.runners import runner_for
+from ztbulk.jobs.stages import allowed_to_run
+from ztbulk.registry.db import Registry
+from ztbulk.registry.service import ANY_ROLE, RegistryService
+from ztbulk.report.model import REPORT_JSON, CheckReport
+from ztbulk.settings import Settings
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class ImportResult:
+    job_id: str
+    report: CheckReport | None  # None until the job is done (--no-wait)
+
+
+def import_file(
+    path: str | Path, *, actor: Actor | str, account_id: int, user: str,
+    settings: Settings | None = None, db: str | Path | None = None,
+    spool: str | Path | None = None, out_dir: str | Path | None = None,
+    wait: bool = True, say: Say = lambda _text: None,
+) -> ImportResult:  # fmt: skip
+    """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
+    resolve, apply, report. The user's right to import for the account is checked before the
+    file is read; with `wait=False` the job is only submitted (and, distributed, queued)."""
+    path, actor = Path(path), Actor(actor)
+    settings = (settings or Settings()).with_options(db=db, spool=spool)
+    runner = runner_for(settings, say)
+    with runner.registry() as reg:
+        svc = RegistryService(reg)
+        svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
+        if not path.is_file():
+            raise InputError(f"{path} is not a readable file; check the path.")
+        if not runner.background and wait:  # nobody else runs an earlier job: say so first
+            _none_before(reg, actor, account_id)
+        out = Path(out_dir) if out_dir else None
+        spec = ledger.submit(
+            reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out
+        )
+        say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
+        if runner.background or wait:
+            runner.start(reg, spec.id, resume=False)
+    if not wait:
+        return ImportResult(spec.id, None)
+    runner.wait(spec.id)
+    return ImportResult(spec.id, load_report(Path(spec.out_dir)))
+
+
+def resume_job(
+    job_id: str, *, settings: Settings | None = None, db: str | Path | None = None,
+    spool: str | Path | None = None, say: Say = lambda _text: None,
+) -> ImportResult:  # fmt: skip
+    """Run or finish a job from where the ledger says it stopped."""
+    settings = (settings or Settings()).with_options(db=db, spool=spool)
+    folder = JobFolder(settings.spool, job_id)
+    runner = runner_for(settings, say)
+    with runner.registry() as reg:
+        if ledger.clean_orphan(reg, folder):
+            raise UsageError(
+                f"Job {job_id} was stopped while it was being submitted, before the registry "
+                "knew it: nothing was applied, and its folder is removed. Import the file again."
+            )
+        spec = allowed_to_run(reg, folder)  # from the ledger, rights checked again
+        write_locator(folder, spec)  # a kill may have come before it was written
+        done = ledger.job_row(reg, job_id)["state"] == JobState.DONE
+        earlier = ledger.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
+        if not done and not runner.background and earlier is not None:
+            raise JobWaitingError(job_id, earlier)
+        folder.write_state(ledger.job_row(reg, job_id)["state"])  # clears a "failed"
+        if not done:
+            runner.start(reg, job_id, resume=True)
+    if not done:
+        runner.wait(job_id)
+    return ImportResult(job_id, load_report(Path(spec.out_dir)))
+
+
+def cancel_job(
+    job_id: str, *, user: str, settings: Settings | None = None,
+    db: str | Path | None = None, spool: str | Path | None = None,
+) -> str:  # fmt: skip
+    """Cancel a job that is not finished: its pending batches are never applied (those already
+    applied stay). `user` needs the right to import for the job's account. Returns the state
+    the job had."""
+    settings = (settings or Settings()).with_options(db=db, spool=spool)
+    folder = JobFolder(settings.spool, job_id)
+    with runner_for(settings, lambda _text: None).registry() as reg:
+        spec = ledger.spec(reg, folder)
+        svc = RegistryService(reg)
+        svc.require(svc.principal(user), spec.who, spec.account_id, ANY_ROLE, "cancel jobs")
+        state = str(ledger.job_row(reg, job_id)["state"])
+        if state not in UNFINISHED:
+            raise UsageError(f"Job {job_id} is {state}: only an unfinished job can be cancelled.")
+        ledger.set_state(reg, job_id, JobState.CANCELLED, folder)
+    return state
+
+
+def _none_before(reg: Registry, actor: Actor, account_id: int) -> None:
+    """Refuse to run a new job embedded while an earlier job of its account is unfinished."""
+    earlier = ledger.first_unfinished(reg, actor, account_id)
+    if earlier is not None:
+        raise UsageError(
+            f"Job {earlier} of this account is not finished, and jobs of one account run in "
+            f"the order they were submitted: finish it (`ztbulk job resume {earlier}`) or "
+            f"cancel it (`ztbulk job cancel {earlier}`), then import again."
+        )
+
+
+def load_report(out: Path) -> CheckReport:
+    return CheckReport.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))

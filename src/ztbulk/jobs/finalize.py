@@ -1,0 +1,164 @@
+"""The import job's last stage: every output from the staged rows and the plan.
+
+The plan says each valid row's action (`domain.Action`) and codes; the rows apply refused
+(`job_refusals`: the registry had moved) are rejected with their code. Finalize can run again
+after a crash: it rebuilds every output from the job folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ztbulk.codes import ROW_CODES, Outcome
+from ztbulk.domain import Action
+from ztbulk.errors import InternalError
+from ztbulk.frames import merge_by_line
+from ztbulk.ingest import Batch, Timer
+from ztbulk.jobs import ledger
+from ztbulk.jobs.folder import JobFolder, JobState, private_dir
+from ztbulk.jobs.staged import load_staged
+from ztbulk.jobs.stages import Context
+from ztbulk.parse.header import Header
+from ztbulk.parse.prefetch import prefetch
+from ztbulk.report.html import write_html
+from ztbulk.report.mail import write_summary_email
+from ztbulk.report.messages import QUOTING_MASK
+from ztbulk.report.model import REPORT_JSON, CheckReport
+from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, OutputWriter, render
+from ztbulk.resolve.plan import PARTS
+from ztbulk.validate.rules import FIELDS, canonical_values
+
+ACTION_OUTCOME = {
+    Action.APPLY: Outcome.APPLIED,
+    Action.UNCHANGED: Outcome.UNCHANGED,
+    Action.UNCLAIM: Outcome.UNCLAIMED,
+    Action.CLAIM: Outcome.CLAIMED,
+    Action.CREATE: Outcome.CLAIMED,
+    Action.REJECT: Outcome.REJECTED,
+    Action.SKIP: Outcome.SKIPPED,
+}
+
+
+def finalize(ctx: Context, job_id: str) -> CheckReport:
+    """Write every output from the staged rows and the plan; mark the job done."""
+    folder = JobFolder(ctx.settings.spool, job_id)
+    with ctx.opener(folder.db()) as reg:
+        spec = ledger.spec(reg, folder)
+        refused = reg.con.sql(
+            "SELECT line, code FROM job_refusals WHERE job_id = ?", params=[job_id]
+        ).pl()
+    report, staged = load_staged(folder)
+    report.out_dir = spec.out_dir  # the ledger's, whatever the folder says
+    out = Path(report.out_dir)
+    private_dir(out)
+    timer = Timer()
+    plan = PlanRows(folder.plan, refused) if folder.plan.exists() else None
+    names = staged.header.names if staged.header else []
+    with timer("finalize"), OutputWriter(out, names) as writer:
+        for batch in prefetch(staged.batches()):
+            plain, resolved = _plan_rows(batch, plan, staged.header)
+            failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
+            if resolved.height:
+                failing = merge_by_line(failing, resolved.select(failing.columns))
+            writer.write(plain, failing)
+    writer.fill(report)
+    report.timings.update(timer.seconds)
+    if folder.apply_times.exists():
+        seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
+        report.timings["apply"] = round(sum(seconds), 4)
+    report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
+    (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
+    write_html(report, out)
+    write_summary_email(report, out)
+    with ctx.opener(spec.db) as reg:
+        ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
+    return report
+
+
+class PlanRows:
+    """The plan's rows with their outcome and code mask, handed out in line order, batch by
+    batch. The parts are read one at a time (each holds one range of lines), so memory follows a
+    part, and each part is read and decided in one go rather than once per batch. Rows that
+    apply refused (`refused`: line, code; the registry had moved) are rejected with that code.
+    """
+
+    def __init__(self, folder: Path, refused: pl.DataFrame) -> None:
+        self.parts = sorted(folder.glob(PARTS))
+        self.refused = refused.select(
+            "line",
+            refusal=pl.col("code").replace_strict(
+                {c.value: 1 << c.bit for c in ROW_CODES}, return_dtype=pl.UInt64
+            ),
+        )
+        self.rows = pl.DataFrame(
+            schema={
+                "line": pl.Int64,
+                "device_id": pl.Int64,
+                "mask": pl.UInt64,
+                "outcome": pl.String,
+            }
+        )
+
+    def upto(self, last_line: int) -> pl.DataFrame:
+        """The rows not yet handed out up to `last_line`: line, device_id, mask, outcome."""
+        while self.parts and (not self.rows.height or self.rows["line"][-1] < last_line):
+            self.rows = pl.concat([self.rows, self._read(self.parts.pop(0), self.refused)])
+        n = self.rows["line"].search_sorted(last_line, side="right")
+        taken, self.rows = self.rows.head(n), self.rows.slice(n)
+        return taken
+
+    @staticmethod
+    def _read(part: Path, refused: pl.DataFrame) -> pl.DataFrame:
+        rows = pl.read_parquet(part, columns=["line", "device_id", "action", "mask"]).sort("line")
+        if refused.height:
+            rows = _with_refusals(rows, refused)
+        return rows.select(
+            "line",
+            "device_id",
+            "mask",
+            outcome=pl.col("action").replace_strict(
+                {k.value: v.value for k, v in ACTION_OUTCOME.items()}, return_dtype=pl.String
+            ),
+        )
+
+
+def _with_refusals(rows: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
+    """Reject the rows apply refused, with the refusal's code; a device it did not create
+    has no id."""
+    rows = rows.join(refused, on="line", how="left", maintain_order="left")
+    hit = pl.col("refusal").is_not_null()
+    return rows.with_columns(
+        mask=pl.col("mask") | pl.col("refusal").fill_null(0),
+        action=pl.when(hit).then(pl.lit(Action.REJECT.value)).otherwise("action"),
+        device_id=pl.when(hit & (pl.col("action") == Action.CREATE))
+        .then(None)
+        .otherwise("device_id"),
+    ).drop("refusal")
+
+
+def _plan_rows(
+    batch: Batch, plan: PlanRows | None, header: Header | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
+    empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
+    if plan is None or header is None or not batch.valid.len():
+        return empty, pl.DataFrame()
+    rows = plan.upto(batch.valid[-1])
+    # The plan holds exactly the batch's valid rows: resolve left out the same duplicates.
+    if rows.height != batch.valid.len() or rows["line"][0] != batch.valid[0]:
+        raise InternalError(f"The plan does not hold the rows of lines {batch.valid[0]} on.")
+    plain = rows.filter(pl.col("mask") == 0).select("line", "outcome", "device_id")
+    coded = rows.filter(pl.col("mask") != 0)
+    if not coded.height:
+        return plain, pl.DataFrame()
+    # Values are read only for the rows that show them: in errors.csv (rejected, skipped) or
+    # in a message. Most rows with codes have only a warning that quotes none (KME_CONFLICT).
+    quoting = (pl.col("mask") & pl.lit(QUOTING_MASK, pl.UInt64)) != 0
+    shown = IN_ERRORS_CSV | quoting
+    values = batch.values(coded.filter(shown)["line"])
+    coded = coded.join(values, on="line", how="left", maintain_order="left")
+    planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
+    coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))
+    return plain, coded.with_columns(outcome=planned).select(*RENDERED, "mask", FIELDS, "device_id")

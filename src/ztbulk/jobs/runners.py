@@ -1,0 +1,181 @@
+"""The runner seam: embedded or distributed, chosen once (`runner_for`), same small interface.
+
+- `EmbeddedRunner` (the default): a StubBroker and an in-process Worker run the job to its end
+  in the importing process, on the registry it holds; a registry another process holds is
+  reported at once (`Registry.open`).
+- `RedisRunner` (`ZTBULK_BROKER_URL=redis://...`): the job's first messages go to Redis and
+  `ztbulk worker` processes (`serve`) do the work; the importing process waits its turn for
+  the registry as the workers do (`open_when_free`) and follows the job through its folder.
+
+Both run the same actors (`jobs.actors`) and stages; the one-writer rule of DuckDB behind
+both ways is handled in `registry.db`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Protocol
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from ztbulk.errors import (
+    BrokerError,
+    InputError,
+    InternalError,
+    JobCancelledError,
+    UsageError,
+)
+from ztbulk.jobs import actors
+from ztbulk.jobs.folder import JobFolder, JobState
+from ztbulk.jobs.stages import Context
+from ztbulk.registry.db import Registry, open_when_free
+from ztbulk.settings import Settings
+
+Say = Callable[[str], None]
+
+
+class Runner(Protocol):
+    """How jobs run: open the registry when it is free, start or resume a job, wait for it."""
+
+    background: bool  # the job runs in other processes: `start` only hands it over
+
+    def registry(self) -> AbstractContextManager[Registry]: ...
+
+    def start(self, reg: Registry, job_id: str, *, resume: bool) -> None: ...
+
+    def wait(self, job_id: str) -> None: ...
+
+
+def runner_for(settings: Settings, say: Say) -> Runner:
+    if settings.broker_url is not None:
+        return RedisRunner(settings, settings.broker_url, say)
+    return EmbeddedRunner(settings, say)
+
+
+class EmbeddedRunner:
+    background = False
+
+    def __init__(self, settings: Settings, say: Say) -> None:
+        self.settings, self.say = settings, say
+
+    def registry(self) -> AbstractContextManager[Registry]:
+        """Embedded, a busy registry is another command's: say so at once."""
+        return Registry.open(self.settings.db, memory=self.settings.duckdb_memory)
+
+    def start(self, reg: Registry, job_id: str, *, resume: bool) -> None:
+        """Run (or resume) the job to its end in this process, on the registry it holds."""
+        # Failures reach the user as one sentence (below); Dramatiq's own traceback logging
+        # of each attempt would only bury it.
+        logging.getLogger("dramatiq").setLevel(logging.CRITICAL)
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+        bound = actors.declare(broker)
+        actors.install(Context(self.settings, lambda _db: nullcontext(reg), self.say))
+        # One thread: the registry connection is shared. A short poll timeout, because each
+        # join and stop waits out a full poll (Dramatiq's default is a second).
+        worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+        worker.start()
+        try:
+            for message in actors.first_messages(reg, job_id, bound, resume):
+                message()
+            broker.join(actors.QUEUE)
+            worker.join()
+        except (UsageError, InputError):
+            raise  # the job cannot go on as it is (rights, its input): the user must act
+        except Exception as exc:
+            raise InternalError(
+                f"Job {job_id} stopped ({type(exc).__name__}: {exc}); nothing is lost: "
+                f"`ztbulk job resume {job_id}` finishes it."
+            ) from exc
+        finally:
+            worker.stop()
+            actors.install(None)
+
+    def wait(self, job_id: str) -> None:
+        """Nothing to wait for: `start` ran the job to its end."""
+
+
+class RedisRunner:
+    background = True
+
+    def __init__(self, settings: Settings, url: str, say: Say) -> None:
+        self.settings, self.url, self.say = settings, url, say
+
+    def registry(self) -> AbstractContextManager[Registry]:
+        """The registry is the workers' for moments at a time: wait for a turn as they do."""
+        return open_when_free(self.settings.db, self.settings.duckdb_memory)
+
+    def start(self, reg: Registry, job_id: str, *, resume: bool) -> None:
+        """Send the job's first messages to the workers."""
+        try:
+            bound = actors.declare(redis_broker(self.settings))
+            for message in actors.first_messages(reg, job_id, bound, resume):
+                message()
+        except dramatiq.errors.ConnectionError as exc:
+            raise BrokerError(f"The broker at {self.url} cannot be reached ({exc}).") from None
+
+    def wait(self, job_id: str, poll_s: float = 0.2) -> None:
+        """Follow the job until it is done, reporting each change of state."""
+        folder, last = JobFolder(self.settings.spool, job_id), ""
+        while (state := folder.state()) != JobState.DONE:
+            if state == JobState.CANCELLED:
+                raise JobCancelledError(f"Job {job_id} was cancelled.")
+            if state == JobState.FAILED:
+                raise InternalError(
+                    f"Job {job_id} failed in a worker ({folder.error()}); nothing is lost: "
+                    f"fix the cause, then `ztbulk job resume {job_id}`."
+                )
+            if state != last:
+                self.say(f"job {job_id}: {state}")
+                last = state
+            time.sleep(poll_s)
+
+
+def redis_broker(settings: Settings) -> RedisBroker:
+    # A worker that stops sending heartbeats has its messages requeued after heartbeat_ms,
+    # by the "maintenance" Dramatiq runs on a random share of Redis commands (per million).
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=settings.broker_url,
+        heartbeat_timeout=settings.heartbeat_ms,
+        maintenance_chance=settings.maintenance_chance,
+    )
+    broker.emit_after("process_boot")
+    return broker
+
+
+def serve(settings: Settings, threads: int) -> None:
+    """`ztbulk worker`: run the actors on Redis until SIGTERM or SIGINT."""
+    broker = redis_broker(settings)
+    broker.add_middleware(actors.Holding(settings.spool))
+    actors.declare(broker)
+    memory = settings.duckdb_memory
+    actors.install(Context(settings, lambda db: open_when_free(db, memory), _say_with_pid))
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=500)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    # Said before starting: once started, a queued job's progress lines may come first.
+    _say_with_pid(f"worker ready on {settings.broker_url}, spool {settings.spool}, "
+                  f"{threads} thread(s)")  # fmt: skip
+    worker.start()
+    try:
+        stop.wait()
+    finally:
+        worker.stop()
+
+
+def _say_with_pid(text: str) -> None:
+    print(f"ztbulk worker {os.getpid()}: {text}", file=sys.stderr, flush=True)
+
+
+def say_to_stderr(text: str) -> None:
+    print(f"ztbulk: {text}", file=sys.stderr, flush=True)
