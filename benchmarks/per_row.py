@@ -97,15 +97,15 @@ def validate_file(path: Path, catalog_csv: Path, out: Path) -> dict[str, int]:
     """Validate every row; write failing rows to `out`; return counts per outcome."""
     catalog: dict[str, set[str]] = {}
     with catalog_csv.open(encoding="utf-8-sig", newline="") as f:
-        for rec in csv.DictReader(f):
-            catalog.setdefault(rec["manufacturer"].strip().lower(), set()).add(
-                (rec["model"] or "").strip().lower()
+        for entry in csv.DictReader(f):
+            catalog.setdefault(entry["manufacturer"].strip().lower(), set()).add(
+                (entry["model"] or "").strip().lower()
             )
     counts = {"valid": 0, "rejected": 0, "skipped": 0}
     first: dict[tuple[str, str], str] = {}
     with path.open(encoding="utf-8", newline="", errors="replace") as f, out.open("w") as o:
         reader, writer = csv.reader(f), csv.writer(o)
-        names = [n.strip().lower().replace("_", "") for n in next(reader)]
+        names: list[str] = [n.strip().lower().replace("_", "") for n in next(reader)]
         for rec in reader:
             if not any(v.strip(" \t") for v in rec):
                 continue

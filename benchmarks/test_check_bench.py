@@ -86,7 +86,9 @@ def measure(
         return report
 
     # Timed here too: with --benchmark-disable (the smoke run) the fixture keeps no stats.
-    report = benchmark.pedantic(run_check, rounds=rounds, iterations=1)
+    report = benchmark.pedantic(  # type: ignore[no-untyped-call]  # pytest-benchmark is untyped
+        run_check, rounds=rounds, iterations=1
+    )
     t_check = min(times)
     t_row = best_of(lambda: validate_file(path, catalog_csv(), tmp_path / "per_row.csv"), 1)
     figures = {

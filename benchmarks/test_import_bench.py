@@ -105,7 +105,9 @@ def measure(
         reads.append(polars_read_fresh(src))
         runs.append(run_import(db, src, customer, tmp_path, settings))
 
-    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
+    benchmark.pedantic(  # type: ignore[no-untyped-call]  # pytest-benchmark is untyped
+        one_round, rounds=rounds, iterations=1
+    )
     best = min(runs, key=lambda r: r["seconds"])
     best["polars_read_s"] = min(reads)
     best["over_polars_read"] = best["seconds"] / best["polars_read_s"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -27,13 +28,13 @@ class Result:
     outcomes: pl.DataFrame
     out_dir: Path
 
-    def row(self, line: int) -> dict[str, object]:
+    def row(self, line: int) -> dict[str, Any]:
         found = self.outcomes.filter(pl.col("line") == line)
         assert found.height == 1, f"no single outcome for line {line}: {found}"
         return found.row(0, named=True)
 
     def codes(self, line: int) -> list[str]:
-        return list(self.row(line)["codes"])  # type: ignore[call-overload]
+        return [str(code) for code in self.row(line)["codes"]]
 
     @property
     def errors_csv(self) -> str:

@@ -58,28 +58,30 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 
 class Workers:
-    """`ztbulk worker` processes on a Redis, sharing one spool."""
+    """`ztbulk worker` processes on a Redis, sharing one spool. Each writes its progress to a
+    log file of its own (beside the spool), which is also how we know it is ready: a pipe
+    nobody reads would block a talkative worker."""
 
     def __init__(self, redis_url: str, spool: Path, **env: str) -> None:
         self.broker_url = redis_url
         self.env = os.environ | {"ZTBULK_BROKER_URL": redis_url, "ZTBULK_SPOOL": str(spool)} | env
-        self.procs: list[subprocess.Popen[str]] = []
+        self.logs = spool.parent / "worker-logs"
+        self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, n: int) -> None:
-        new = [
-            subprocess.Popen(
-                [sys.executable, "-m", "ztbulk", "worker", "--threads", "2"],
-                env=self.env,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(n)
-        ]
-        for proc in new:
-            assert proc.stderr is not None
-            first = proc.stderr.readline()
-            assert "worker ready" in first, first
-        self.procs += new
+        self.logs.mkdir(parents=True, exist_ok=True)
+        new: list[tuple[subprocess.Popen[bytes], Path]] = []
+        for _ in range(n):
+            log = self.logs / f"worker-{len(self.procs) + len(new)}-{time.monotonic_ns()}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "ztbulk", "worker", "--threads", "2"],
+                    env=self.env, stdout=subprocess.DEVNULL, stderr=out,
+                )  # fmt: skip
+            new.append((proc, log))
+        for proc, log in new:
+            _wait_ready(proc, log)
+        self.procs += [proc for proc, _ in new]
 
     def kill_all(self) -> None:
         for proc in self.procs:
@@ -95,3 +97,12 @@ class Workers:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while b"worker ready" not in log.read_bytes():
+        assert proc.poll() is None, f"the worker ended: {log.read_text(errors='replace')}"
+        assert time.monotonic() < deadline, f"the worker never said it was ready ({log})"
+        time.sleep(0.02)

@@ -44,7 +44,7 @@ WORKER_ENV = {
 
 def state(db: Path) -> pl.DataFrame:
     with open_when_free(db) as reg:  # a worker may be just closing it
-        frame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
+        frame: pl.DataFrame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
     return frame.drop("created_at", "updated_at")
 
 
@@ -152,12 +152,12 @@ def pool(redis_url: str, tmp_path: Path) -> Iterator[Workers]:
 
 
 @pytest.fixture
-def workers(pool: Workers) -> list[subprocess.Popen[str]]:
+def workers(pool: Workers) -> list[subprocess.Popen[bytes]]:
     return pool.procs
 
 
 def test_same_results_in_both_modes(
-    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[bytes]],
     distributed: Settings,
 ) -> None:  # fmt: skip
     db, s, files = world
@@ -178,7 +178,7 @@ def test_same_results_in_both_modes(
 
 
 def test_killed_worker_loses_nothing(
-    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[str]],
+    tmp_path: Path, world: tuple[Path, Seeded, list[Path]], workers: list[subprocess.Popen[bytes]],
     distributed: Settings,
 ) -> None:  # fmt: skip
     db, s, files = world
@@ -200,8 +200,8 @@ def test_killed_worker_loses_nothing(
 
 
 def _holding_worker(
-    folder: JobFolder, workers: list[subprocess.Popen[str]]
-) -> tuple[subprocess.Popen[str], Path]:
+    folder: JobFolder, workers: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], Path]:
     """A worker holding a message of the job now, and the mark of that message."""
     by_pid = {proc.pid: proc for proc in workers}
     deadline = time.monotonic() + 60

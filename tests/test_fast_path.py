@@ -7,6 +7,8 @@ around values, signs, lengths, unknown catalogue entries), in both modes and for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -64,7 +66,7 @@ rows = st.lists(
 POOLS = [MODEMTYPES, MODEMIDS, SERIALS, MODELS, MAKERS, PROFILETYPES, TARGETS]
 
 
-def batch(values: list[tuple[str, ...]]) -> pl.DataFrame:
+def batch(values: Sequence[tuple[str, ...]]) -> pl.DataFrame:
     """A parsed batch as the reader makes it: every line a clean record, values as written."""
     n = len(values)
     frame = pl.DataFrame(

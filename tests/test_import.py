@@ -48,10 +48,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Seeded]:
 
 def devices(db: Path, customer: int, where: str = "true") -> pl.DataFrame:
     with Registry.open(db) as reg:
-        return reg.con.sql(
+        frame: pl.DataFrame = reg.con.sql(
             f"SELECT * FROM devices WHERE customer_id = ? AND {where} ORDER BY id",
             params=[customer],
         ).pl()
+    return frame
 
 
 def state(db: Path, customer: int) -> pl.DataFrame:

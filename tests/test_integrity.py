@@ -50,16 +50,17 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Seeded]:
 def table(db: Path) -> pl.DataFrame:
     """Every device of every account, without timestamps (they say when, not what)."""
     with Registry.open(db) as reg:
-        frame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
+        frame: pl.DataFrame = reg.con.sql("SELECT * FROM devices ORDER BY id").pl()
     return frame.drop("created_at", "updated_at")
 
 
 def mine(db: Path, customer: int, n: int, where: str = "imei IS NOT NULL") -> pl.DataFrame:
     with Registry.open(db) as reg:
-        return reg.con.sql(
+        frame: pl.DataFrame = reg.con.sql(
             f"SELECT * FROM devices WHERE customer_id = ? AND {where} ORDER BY id LIMIT ?",
             params=[customer, n],
         ).pl()
+    return frame
 
 
 def rows(frame: pl.DataFrame, target: object) -> list[str]:

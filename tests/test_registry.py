@@ -72,7 +72,7 @@ def _unused_config(db: Path, s: Seeded) -> int:
                  "--as", OWNER, "--db", str(db), "--json"])  # fmt: skip
     assert code == 0
     found = table_rows(db, "SELECT id FROM configurations WHERE name = 'Spare'")
-    return int(found[0][0])  # type: ignore[call-overload]
+    return int(str(found[0][0]))
 
 
 @pytest.mark.parametrize(("args", "owner_ok", "admin_ok", "names_a"), MUTATIONS, ids=str)
@@ -150,7 +150,8 @@ def test_tenant_isolation(db: Path, seeded: Seeded, capsys: pytest.CaptureFixtur
         assert "Traceback" not in err
     assert not (db.parent / "x.csv").exists()
     code, configs, _ = run(db, "config", "list", "--as", OWNER, capsys=capsys)
-    assert {c["customer_id"] for c in configs} == {seeded.customer_id}  # type: ignore[union-attr]
+    assert isinstance(configs, list)
+    assert {c["customer_id"] for c in configs} == {seeded.customer_id}
 
 
 def defaults(db: Path, customer_id: int) -> list[tuple[object, ...]]:
@@ -312,6 +313,8 @@ def test_second_process_gets_a_clear_message(db: Path, tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:  # opened as a pipe above
+            holder.stdout.close()
     assert main(["customer", "list", "--db", str(db)]) == 0
 
 
@@ -355,7 +358,8 @@ def test_device_find_by_every_identifier(
         (serial[1], serial[0]),
     ):
         code, found, _ = run(db, "device", "find", identifier, "--as", ADMIN, capsys=capsys)
-        assert code == 0 and [d["id"] for d in found] == [device_id]  # type: ignore[union-attr]
+        assert code == 0 and isinstance(found, list)
+        assert [d["id"] for d in found] == [device_id]
     code, found, _ = run(db, "device", "find", serial[1].lower(), "--as", ADMIN, capsys=capsys)
     assert found == []  # serial numbers are case-sensitive
 
