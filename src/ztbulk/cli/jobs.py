@@ -12,6 +12,8 @@ from ztbulk.cli.check import print_summary
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.jobs import ImportResult, cancel_job, import_file, ledger, resume_job
+from ztbulk.jobs.api import describe
+from ztbulk.jobs.folder import check_job_id
 from ztbulk.jobs.runners import say_to_stderr, serve
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
@@ -144,20 +146,26 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def run_jobs(args: argparse.Namespace) -> int:
     with Registry.open(args.settings.db) as reg:
-        rows = ledger.list_jobs(reg)
+        rows = [row | {"status": describe(args.settings, row)} for row in ledger.list_jobs(reg)]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     for row in [] if args.json else rows:
         account = f"{row['actor_kind']}:{row['actor_id']}"
         batches = f"{row['batches_done']}/{row['batches']}"
-        print(f"{row['id']}  {row['state']:<9} {account}  {row['file_name']}  rows={row['rows']}  "
-              f"batches {batches}")  # fmt: skip
+        print(f"{row['id']}  {account}  {_printable(row['file_name'])}  rows={row['rows']}  "
+              f"batches {batches}  {row['status']}")  # fmt: skip
     return 0
+
+
+def _printable(text: str) -> str:
+    """A file name on one terminal line: control characters shown as `?`."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def run_show(args: argparse.Namespace) -> int:
     with Registry.open(args.settings.db) as reg:
-        row = ledger.job_row(reg, args.id)
+        row = ledger.job_row(reg, check_job_id(args.id))
+    row["status"] = describe(args.settings, row)
     print(
         json.dumps(row, indent=2, default=str)
         if args.json

@@ -91,7 +91,9 @@ def _plan(actors: Actors, job_id: str) -> None:
     try:
         batches = stages.plan(ctx, job_id)
     except JobWaitingError as waiting:  # its turn comes when the earlier job is done
-        ctx.say(f"job {job_id}: waits for job {waiting.earlier} of the same account")
+        note = f"waits for job {waiting.earlier} of the same account, submitted before it"
+        ctx.say(f"job {job_id}: {note}")
+        JobFolder(ctx.settings.spool, job_id).write_note(note)
         actors.plan.send_with_options(args=(job_id,), delay=WAIT_TURN_MS)
         return
     except JobCancelledError:
@@ -133,9 +135,17 @@ def _job_failed(message: dict[str, Any], _retries: dict[str, Any]) -> None:
     after the last attempt): tell watchers why. The ledger keeps the state the job reached,
     so `job resume` continues from there once the cause is fixed."""
     job_id = str(message["args"][0])
-    if JOB_ID.fullmatch(job_id) and (context().settings.spool / job_id).is_dir():
-        folder = JobFolder(context().settings.spool, job_id)
-        folder.write_state(JobState.FAILED, folder.last_error())
+    ctx = context()
+    if not JOB_ID.fullmatch(job_id) or not (ctx.settings.spool / job_id).is_dir():
+        return
+    folder = JobFolder(ctx.settings.spool, job_id)
+    why = folder.last_error()
+    folder.write_state(JobState.FAILED, why)
+    try:
+        with ctx.opener(folder.db()) as reg:
+            ledger.record_failure(reg, job_id, why)
+    except ZtbulkError:  # the registry may be the cause (gone, busy): the folder says why
+        pass
 
 
 def _recording(fn: Callable[..., None]) -> Callable[..., None]:

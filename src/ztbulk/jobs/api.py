@@ -11,12 +11,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ztbulk.domain import Actor
-from ztbulk.errors import InputError, JobWaitingError, UsageError
+from ztbulk.errors import BrokerError, InputError, JobWaitingError, UsageError
 from ztbulk.jobs import ledger
 from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_locator
-from ztbulk.jobs.runners import runner_for
+from ztbulk.jobs.runners import Runner, runner_for
 from ztbulk.jobs.stages import allowed_to_run
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import ANY_ROLE, RegistryService
@@ -51,13 +52,14 @@ def import_file(
             raise InputError(f"{path} is not a readable file; check the path.")
         if not runner.background and wait:  # nobody else runs an earlier job: say so first
             _none_before(reg, actor, account_id)
+        runner.check()  # a broker that cannot be reached: said before any job is made
         out = Path(out_dir) if out_dir else None
         spec = ledger.submit(
             reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out
         )
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
         if runner.background or wait:
-            runner.start(reg, spec.id, resume=False)
+            _start(runner, reg, JobFolder(settings.spool, spec.id))
     if not wait:
         return ImportResult(spec.id, None)
     runner.wait(spec.id)
@@ -85,6 +87,7 @@ def resume_job(
         if not done and not runner.background and earlier is not None:
             raise JobWaitingError(job_id, earlier)
         folder.write_state(ledger.job_row(reg, job_id)["state"])  # clears a "failed"
+        ledger.record_failure(reg, job_id, None)
         if not done:
             runner.start(reg, job_id, resume=True)
     if not done:
@@ -112,6 +115,14 @@ def cancel_job(
     return state
 
 
+def _start(runner: Runner, reg: Registry, folder: JobFolder) -> None:
+    try:
+        runner.start(reg, folder.id, resume=False)
+    except BrokerError:  # nothing was sent: the job would wait for nobody
+        ledger.forget(reg, folder)
+        raise
+
+
 def _none_before(reg: Registry, actor: Actor, account_id: int) -> None:
     """Refuse to run a new job embedded while an earlier job of its account is unfinished."""
     earlier = ledger.first_unfinished(reg, actor, account_id)
@@ -121,6 +132,30 @@ def _none_before(reg: Registry, actor: Actor, account_id: int) -> None:
             f"the order they were submitted: finish it (`ztbulk job resume {earlier}`) or "
             f"cancel it (`ztbulk job cancel {earlier}`), then import again."
         )
+
+
+def describe(settings: Settings, job: dict[str, Any]) -> str:
+    """What a job is doing, in words: a stuck job apart from a running one, with the way out."""
+    state, job_id = str(job["state"]), str(job["id"])
+    if state not in UNFINISHED:
+        return state
+    folder = JobFolder(settings.spool, job_id)
+    if job.get("error") or folder.state() == JobState.FAILED:
+        why = job.get("error") or folder.error()
+        return f"{state}, stuck: failed ({why}); fix that, then `ztbulk job resume {job_id}`"
+    if note := folder.note():
+        return f"{state}: {note}"
+    if not settings.distributed:  # we could open the registry: no embedded run holds it
+        return f"{state}, stopped: nothing runs it; `ztbulk job resume {job_id}` finishes it"
+    if any(_alive(mark) for mark in folder.held()):
+        return f"{state}: a worker is on it"
+    return f"{state}: queued; no worker holds it now (is `ztbulk worker` running?)"
+
+
+def _alive(mark: Path) -> bool:
+    """The worker process that left this mark (held/PID-MESSAGE) is alive on this machine."""
+    pid = mark.name.split("-", 1)[0]
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 def load_report(out: Path) -> CheckReport:

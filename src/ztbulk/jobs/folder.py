@@ -103,6 +103,19 @@ class JobFolder:
         tmp.write_text(state, encoding="utf-8")
         tmp.replace(self.state_file)
 
+    def held(self) -> list[Path]:
+        """The marks of the messages workers hold now (`jobs.actors.Holding`)."""
+        held = self.dir / "held"
+        return sorted(held.iterdir()) if held.is_dir() else []
+
+    def write_note(self, text: str) -> None:
+        """A line for whoever follows the job (why it is not moving on), until the next."""
+        (self.dir / "note.txt").write_text(text, encoding="utf-8")
+
+    def note(self) -> str:
+        path = self.dir / "note.txt"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
     def record_error(self, exc: BaseException) -> None:
         """The last failure of a message of this job: its class and message."""
         text = f"{type(exc).__name__}: {exc}"

@@ -170,6 +170,22 @@ def set_state(
         )
 
 
+def record_failure(reg: Registry, job_id: str, why: str | None) -> None:
+    """Why the job's last message failed for good (its error's class and message), as data;
+    the state stays the one reached, where `job resume` continues (and clears it)."""
+    with reg.transaction() as con:
+        con.execute("UPDATE jobs SET error = ?, updated_at = now() WHERE id = ?", [why, job_id])
+
+
+def forget(reg: Registry, folder: JobFolder) -> None:
+    """Remove a job nothing was done for (its messages could not be sent): ledger row and
+    folder, so that no half-made job is left behind."""
+    with reg.transaction() as con:
+        con.execute("DELETE FROM job_batches WHERE job_id = ?", [folder.id])
+        con.execute("DELETE FROM jobs WHERE id = ?", [folder.id])
+    shutil.rmtree(folder.dir, ignore_errors=True)
+
+
 def record_batches(reg: Registry, job_id: str, rows_per_batch: list[int]) -> None:
     """The planned batches (idempotent: a re-plan of the same job replaces pending ones)."""
     with reg.transaction() as con:

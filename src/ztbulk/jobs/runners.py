@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
@@ -41,6 +42,7 @@ from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.settings import Settings
 
 Say = Callable[[str], None]
+NO_WORKER_S = 5.0  # a job still not taken by a worker after this long: say so
 
 
 class Runner(Protocol):
@@ -49,6 +51,9 @@ class Runner(Protocol):
     background: bool  # the job runs in other processes: `start` only hands it over
 
     def registry(self) -> AbstractContextManager[Registry]: ...
+
+    def check(self) -> None:
+        """Refuse (a usage error, one sentence) when jobs cannot be run at all."""
 
     def start(self, reg: Registry, job_id: str, *, resume: bool) -> None: ...
 
@@ -70,6 +75,9 @@ class EmbeddedRunner:
     def registry(self) -> AbstractContextManager[Registry]:
         """Embedded, a busy registry is another command's: say so at once."""
         return Registry.open(self.settings.db, memory=self.settings.duckdb_memory)
+
+    def check(self) -> None:
+        """Embedded, this process runs the job: nothing to check."""
 
     def start(self, reg: Registry, job_id: str, *, resume: bool) -> None:
         """Run (or resume) the job to its end in this process, on the registry it holds."""
@@ -114,6 +122,16 @@ class RedisRunner:
         """The registry is the workers' for moments at a time: wait for a turn as they do."""
         return open_when_free(self.settings.db, self.settings.duckdb_memory)
 
+    def check(self) -> None:
+        """The broker answers (before a job is made that would wait for nobody)."""
+        try:
+            redis.Redis.from_url(self.url, socket_connect_timeout=3).ping()
+        except (redis.RedisError, OSError) as exc:
+            raise UsageError(
+                f"The broker at {self.url} cannot be reached ({exc}); start Redis there, or "
+                "unset ZTBULK_BROKER_URL to run jobs in this process."
+            ) from None
+
     def start(self, reg: Registry, job_id: str, *, resume: bool) -> None:
         """Send the job's first messages to the workers."""
         try:
@@ -124,9 +142,21 @@ class RedisRunner:
             raise BrokerError(f"The broker at {self.url} cannot be reached ({exc}).") from None
 
     def wait(self, job_id: str, poll_s: float = 0.2) -> None:
-        """Follow the job until it is done, reporting each change of state."""
-        folder, last = JobFolder(self.settings.spool, job_id), ""
+        """Follow the job until it is done, reporting each change of state; say so when no
+        worker has taken it after a few seconds (and keep waiting)."""
+        folder, last, last_note = JobFolder(self.settings.spool, job_id), "", ""
+        nobody_after = time.monotonic() + NO_WORKER_S
         while (state := folder.state()) != JobState.DONE:
+            if (note := folder.note()) and note != last_note:
+                self.say(f"job {job_id}: {note}")
+                last_note, nobody_after = note, float("inf")
+            if state == JobState.SUBMITTED and time.monotonic() > nobody_after:
+                self.say(
+                    f"no worker has taken job {job_id} yet; start one with `ztbulk worker` "
+                    f"(ZTBULK_BROKER_URL={self.url}, the same spool); still waiting (Ctrl-C "
+                    "stops waiting, not the job)"
+                )
+                nobody_after = float("inf")
             if state == JobState.CANCELLED:
                 raise JobCancelledError(f"Job {job_id} was cancelled.")
             if state == JobState.FAILED:

@@ -53,6 +53,7 @@ def plan(ctx: Context, job_id: str) -> list[int]:
         earlier = ledger.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
         if earlier is not None:
             raise JobWaitingError(job_id, earlier)
+        folder.write_note("")  # its turn has come
         catalog = RegistryService(reg).catalog()
     report = _new_report(spec, folder, catalog.source)
     remove_work(folder)
