@@ -41,6 +41,11 @@ def add_parsers(sub: Any) -> None:
         default=True,
         help="run the job now and show its progress (default), or only submit it",
     )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="resolve against the registry and report what each row would do; change nothing",
+    )
     imp.set_defaults(handler=run_import)
     demo = sub.add_parser("demo", help="seed a registry, generate a file with defects, import it")
     demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
@@ -80,7 +85,7 @@ def run_import(args: argparse.Namespace) -> int:
     actor, account_id = parse_account(args.account)
     result = import_file(
         args.file, actor=actor, account_id=account_id, user=args.user, settings=args.settings,
-        out_dir=args.out, wait=args.wait, say=say_to_stderr,
+        out_dir=args.out, wait=args.wait, dry_run=args.dry_run, say=say_to_stderr,
     )  # fmt: skip
     return _finish(result)
 
@@ -99,6 +104,8 @@ def _finish(result: ImportResult) -> int:
     if result.report is None:
         print(result.job_id)
         return 0
+    if result.report.dry_run:
+        print("Dry run: nothing was changed; the outcomes are those the rows would get.")
     print_summary(result.report, sys.stdout)
     print(f"Status page: {Path(result.report.out_dir) / REPORT_HTML}")
     return result.report.exit_code

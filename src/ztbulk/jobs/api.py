@@ -37,11 +37,13 @@ def import_file(
     path: str | Path, *, actor: Actor | str, account_id: int, user: str,
     settings: Settings | None = None, db: str | Path | None = None,
     spool: str | Path | None = None, out_dir: str | Path | None = None,
-    wait: bool = True, say: Say = lambda _text: None,
+    wait: bool = True, dry_run: bool = False, say: Say = lambda _text: None,
 ) -> ImportResult:  # fmt: skip
     """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
     resolve, apply, report. The user's right to import for the account is checked before the
-    file is read; with `wait=False` the job is only submitted (and, distributed, queued)."""
+    file is read; with `wait=False` the job is only submitted (and, distributed, queued). A
+    dry run resolves and plans, writes the same reports with the outcomes the rows would get,
+    and changes nothing."""
     path, actor = Path(path), Actor(actor)
     settings = (settings or Settings()).with_options(db=db, spool=spool)
     runner = runner_for(settings, say)
@@ -50,13 +52,14 @@ def import_file(
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
         if not path.is_file():
             raise InputError(f"{path} is not a readable file; check the path.")
-        if not runner.background and wait:  # nobody else runs an earlier job: say so first
+        if not runner.background and wait and not dry_run:  # nobody else runs an earlier one
             _none_before(reg, actor, account_id)
         runner.check()  # a broker that cannot be reached: said before any job is made
         out = Path(out_dir) if out_dir else None
         spec = ledger.submit(
-            reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out
-        )
+            reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out,
+            dry_run=dry_run,
+        )  # fmt: skip
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
         if runner.background or wait:
             _start(runner, reg, JobFolder(settings.spool, spec.id))

@@ -68,6 +68,7 @@ class JobSpec:
     db: str
     out_dir: str
     created_at: str
+    dry_run: bool = False
 
     @property
     def who(self) -> Actor:

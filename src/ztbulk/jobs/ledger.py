@@ -53,6 +53,7 @@ def spec(reg: Registry, folder: JobFolder) -> JobSpec:
         db=str(reg.path.resolve()),
         out_dir=row["out_dir"] or str((folder.dir / "out").resolve()),
         created_at=str(row["created_at"]),
+        dry_run=bool(row["dry_run"]),
     )
 
 
@@ -65,6 +66,7 @@ def submit(
     account_id: int,
     user: str,
     out_dir: Path | None,
+    dry_run: bool = False,
 ) -> JobSpec:
     """Spool the input, record its size and sha256, and create the job in the ledger.
 
@@ -82,7 +84,7 @@ def submit(
                 id=job_id, actor=actor.value, account_id=account_id, user=user,
                 file_name=path.name, size=size, sha256=sha256, db=str(reg.path.resolve()),
                 out_dir=str((out_dir or folder.dir / "out").resolve()),
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"), dry_run=dry_run,
             )  # fmt: skip
             _record(reg, spec, folder)
             write_locator(folder, spec)
@@ -109,10 +111,10 @@ def _record(reg: Registry, spec: JobSpec, folder: JobFolder) -> None:
     with reg.transaction() as con:
         con.execute(
             "INSERT INTO jobs (id, state, actor_kind, actor_id, user_email, file_name, file_size, "
-            "sha256, spool, out_dir, seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('job_order'))",
+            "sha256, spool, out_dir, dry_run, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('job_order'))",
             [spec.id, JobState.SUBMITTED, spec.actor, spec.account_id, spec.user, spec.file_name,
-             spec.size, spec.sha256, str(folder.dir.resolve()), spec.out_dir],
+             spec.size, spec.sha256, str(folder.dir.resolve()), spec.out_dir, spec.dry_run],
         )  # fmt: skip
 
 
@@ -140,7 +142,7 @@ def first_unfinished(
     earlier ones left: two claims of one device never both pass."""
     row = reg.one(
         """SELECT id FROM jobs WHERE actor_kind = $kind AND actor_id = $account
-               AND list_contains($states, state)
+               AND list_contains($states, state) AND NOT dry_run
                AND ($before IS NULL
                     OR coalesce(seq, 0) < (SELECT coalesce(seq, 0) FROM jobs WHERE id = $before))
            ORDER BY seq LIMIT 1""",

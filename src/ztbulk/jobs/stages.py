@@ -51,7 +51,7 @@ def plan(ctx: Context, job_id: str) -> list[int]:
     with ctx.opener(folder.db()) as reg:
         spec = allowed_to_run(reg, folder)
         earlier = ledger.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
-        if earlier is not None:
+        if earlier is not None and not spec.dry_run:  # a dry run changes nothing: no turn
             raise JobWaitingError(job_id, earlier)
         folder.write_note("")  # its turn has come
         catalog = RegistryService(reg).catalog()
@@ -68,7 +68,9 @@ def plan(ctx: Context, job_id: str) -> list[int]:
         with timer("resolve"):
             if staged.header is not None and staged.parts:
                 batches = _resolve(reg, folder, spec, staged, ctx.settings.batch_rows)
-        report.timings = timer.seconds
+        if spec.dry_run:  # planned, never applied: finalize reports the plan's outcomes
+            batches = []
+        report.timings, report.dry_run = timer.seconds, spec.dry_run
         save_staged(folder, staged, report)
         ledger.record_batches(reg, job_id, batches)
         ledger.set_state(reg, job_id, JobState.PLANNED, folder, rows=report.rows)
@@ -94,7 +96,7 @@ def _resolve(
     staged.duplicates.select("line").write_parquet(leave_out)
     rows = ResolveInput([valid for _, valid in staged.parts], staged.header.columns, leave_out)
     importer = Importer(spec.who, spec.account_id, staged.header.mode)
-    return make_plan(reg, importer, rows, folder.plan, batch_rows)
+    return make_plan(reg, importer, rows, folder.plan, batch_rows, dry_run=spec.dry_run)
 
 
 def apply_from(

@@ -157,5 +157,8 @@ V3 = [
     *CREATE_DEVICE_INDEXES,
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3}
+# Version 4: a dry run is a job too (it resolves against the registry), marked as such.
+V4 = ["ALTER TABLE jobs ADD COLUMN dry_run BOOLEAN NOT NULL DEFAULT false"]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4}
 SCHEMA_VERSION = max(MIGRATIONS)

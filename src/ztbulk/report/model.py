@@ -55,6 +55,8 @@ class CheckReport:
     timings: dict[str, float] = field(default_factory=dict)
     first_failures: list[Failure] = field(default_factory=list)
     job: dict[str, Any] | None = None  # import only: job id, account, user
+    # import --dry-run: resolved and planned, nothing changed; the outcomes are the rows' would-be
+    dry_run: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:

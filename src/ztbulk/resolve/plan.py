@@ -97,14 +97,16 @@ class ResolveInput:
 
 
 def make_plan(
-    reg: Registry, who: Importer, rows: ResolveInput, out: Path, batch_rows: int
-) -> list[int]:
+    reg: Registry, who: Importer, rows: ResolveInput, out: Path, batch_rows: int,
+    *, dry_run: bool = False,
+) -> list[int]:  # fmt: skip
     """Resolve every row into the plan: a folder of Parquet parts, one per range of lines, and the
     line range of each batch (`batches.json`, written last). Return the rows per batch.
 
     DuckDB resolves one line range per query and writes that range's part itself, so memory
     follows one range, not the file. Section 4 on resolved devices and the ids of devices to
     create need every range: the parts they touch (usually none) are rewritten afterwards.
+    A dry run takes no ids for devices to create (the registry's sequence stays as it is).
     """
     shutil.rmtree(out, ignore_errors=True)  # a plan left half-written by a crash
     out.mkdir(parents=True)
@@ -117,7 +119,7 @@ def make_plan(
     )
     decided = pl.scan_parquet(parts)
     twice = _same_device_twice(decided)
-    new_ids = _new_device_ids(reg, decided)
+    new_ids = _new_device_ids(reg, decided, take=not dry_run)
     if twice.height or new_ids.len():
         _patch(parts, twice, new_ids, batch_rows)
     batches = _line_ranges(lines, batch_rows) if lines.len() else []
@@ -268,10 +270,12 @@ def _with_duplicates(rows: pl.DataFrame, twice: pl.DataFrame) -> pl.DataFrame:
     ).drop("conflict", "repeat")
 
 
-def _new_device_ids(reg: Registry, decided: pl.LazyFrame) -> pl.Series:
+def _new_device_ids(reg: Registry, decided: pl.LazyFrame, *, take: bool) -> pl.Series:
     """An id from the registry's sequence for every device to be created, taken now, so a
-    resumed job creates exactly the same devices. (Creates never count as duplicates: they
-    have no device yet.)"""
+    resumed job creates exactly the same devices (none taken, all null, when not `take`).
+    (Creates never count as duplicates: they have no device yet.)"""
     creating = decided.filter(pl.col("action") == Action.CREATE).select(pl.len()).collect().item()
+    if not take:
+        return pl.Series("new_id", [None] * creating, dtype=pl.Int64)
     rows = reg.all("SELECT nextval('device_ids') FROM range(?)", [creating]) if creating else []
     return pl.Series("new_id", [int(r[0]) for r in rows], dtype=pl.Int64)
