@@ -24,8 +24,8 @@ from ztbulk.cli import main
 from ztbulk.errors import InternalError, UsageError
 from ztbulk.ingest import OUTPUT_PARTS
 from ztbulk.jobs import import_file, ledger, resume_job, stages
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, exclusive
-from ztbulk.jobs.stages import Context
 from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed

@@ -26,8 +26,8 @@ from stdnum import luhn
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError, JobWaitingError, UsageError
 from ztbulk.jobs import ImportResult, import_file, ledger, resume_job, stages
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, exclusive
-from ztbulk.jobs.stages import Context
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
 from ztbulk.registry.service import RegistryService

@@ -25,6 +25,7 @@ from dramatiq.broker import MessageProxy
 
 from ztbulk.errors import InternalError, JobCancelledError, JobWaitingError, ZtbulkError
 from ztbulk.jobs import finalize, ledger, stages
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JOB_ID, JobFolder, JobState, exclusive
 from ztbulk.registry.db import Registry
 
@@ -36,16 +37,16 @@ WAIT_TURN_MS = 1000  # how soon a job waiting for an earlier job of its account 
 class _Current:
     """The stage context of this process's actors (set by the runner that starts them)."""
 
-    context: stages.Context | None = None
+    context: Context | None = None
 
 
-def context() -> stages.Context:
+def context() -> Context:
     if _Current.context is None:
         raise InternalError("No ztbulk runtime in this process: start it with `ztbulk worker`.")
     return _Current.context
 
 
-def install(ctx: stages.Context | None) -> None:
+def install(ctx: Context | None) -> None:
     _Current.context = ctx
 
 

@@ -17,9 +17,9 @@ from ztbulk.errors import InternalError
 from ztbulk.frames import merge_by_line
 from ztbulk.ingest import Batch, Timer
 from ztbulk.jobs import ledger
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, JobState, private_dir
 from ztbulk.jobs.staged import load_staged
-from ztbulk.jobs.stages import Context
 from ztbulk.parse.header import Header
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.html import write_html

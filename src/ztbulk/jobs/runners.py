@@ -36,8 +36,8 @@ from ztbulk.errors import (
     UsageError,
 )
 from ztbulk.jobs import actors
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, JobState
-from ztbulk.jobs.stages import Context
 from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.settings import Settings
 

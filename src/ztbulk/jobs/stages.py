@@ -9,35 +9,19 @@ spooled input while nothing is applied yet; `apply_from` skips a batch the ledge
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 
 from ztbulk.apply import apply_batch
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError, JobCancelledError, JobWaitingError
 from ztbulk.ingest import Ingest, Staged, Timer, file_facts
 from ztbulk.jobs import ledger
+from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, JobSpec, JobState, remove_work
 from ztbulk.jobs.staged import save_staged
 from ztbulk.registry.db import HOLD_S, Registry
 from ztbulk.registry.service import ANY_ROLE, RegistryService
 from ztbulk.report.model import CheckReport
 from ztbulk.resolve import Importer, ResolveInput, batch_lines, make_plan, plan_files
-from ztbulk.settings import Settings
-
-# Opens the registry at a path for one stage's work: the embedded runner hands back the
-# registry it holds; a worker opens the file, waiting while another process holds it.
-Opener = Callable[[str], AbstractContextManager[Registry]]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the stages of this process work with."""
-
-    settings: Settings
-    opener: Opener
-    say: Callable[[str], None] = lambda _text: None  # progress lines for a waiting user
 
 
 def plan(ctx: Context, job_id: str) -> list[int]:
