@@ -18,6 +18,7 @@ from ztbulk.cli import check as check_cmd
 from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
 from ztbulk.errors import ZtbulkError
+from ztbulk.report.text import one_line
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except ZtbulkError as exc:
-        print(f"ztbulk: {exc}", file=sys.stderr)
+        print(f"ztbulk: {one_line(str(exc))}", file=sys.stderr)  # it may quote a path
         return exc.exit_code
     except KeyboardInterrupt:
         print("ztbulk: interrupted.", file=sys.stderr)

@@ -17,6 +17,7 @@ from ztbulk.errors import UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
+from ztbulk.report.text import one_line
 from ztbulk.sample import SampleSpec, from_devices
 
 
@@ -133,7 +134,8 @@ def run_jobs(args: argparse.Namespace) -> int:
     for row in [] if args.json else rows:
         account = f"{row['actor_kind']}:{row['actor_id']}"
         batches = f"{row['batches_done']}/{row['batches']}"
-        print(f"{row['id']}  {row['state']:<9} {account}  {row['file_name']}  rows={row['rows']}  "
+        name = one_line(row["file_name"])  # the user's file name: one line whatever it holds
+        print(f"{row['id']}  {row['state']:<9} {account}  {name}  rows={row['rows']}  "
               f"batches {batches}")  # fmt: skip
     return 0
 

@@ -15,22 +15,24 @@ from urllib.parse import urlparse
 from ztbulk.errors import TransientError
 from ztbulk.report.html import render_html
 from ztbulk.report.model import SUMMARY_EML, CheckReport
+from ztbulk.report.text import one_line
 
 
 def build_message(report: CheckReport) -> EmailMessage:
     job = report.job or {}
+    name = one_line(report.file.name)  # data from the user: never a header break (issue 14)
     msg = EmailMessage()
-    msg["Subject"] = f"ztbulk import of {report.file.name}: " + ", ".join(
+    msg["Subject"] = f"ztbulk import of {name}: " + ", ".join(
         f"{n:,} {k}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
     )
-    msg["From"] = os.environ.get("ZTBULK_MAIL_FROM", "ztbulk@localhost")
-    msg["To"] = str(job.get("user", "ztbulk@localhost"))
+    msg["From"] = one_line(os.environ.get("ZTBULK_MAIL_FROM", "ztbulk@localhost"))
+    msg["To"] = one_line(str(job.get("user", "ztbulk@localhost")))
     lines = [
-        f"Import of {report.file.name} (job {job.get('id', '-')}): {report.rows:,} data rows.",
+        f"Import of {name} (job {job.get('id', '-')}): {report.rows:,} data rows.",
         "",
         *[f"  {k:<10} {n:>12,}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])],
         "",
-        *[f"  {i['code']}: {i['message']}" for i in report.file_errors],
+        *[f"  {i['code']}: {one_line(i['message'])}" for i in report.file_errors],
         f"Details: {Path(report.out_dir) / 'report.html'}",
     ]
     msg.set_content("\n".join(lines) + "\n")
