@@ -12,8 +12,10 @@ import email
 import email.policy
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from tests.conftest import run_check
 from ztbulk.apply import import_file
 from ztbulk.apply import jobs as ledger
 from ztbulk.cli import main
@@ -43,6 +45,10 @@ def imei_rows(db: Path, customer: int, profileid: int, n: int) -> list[str]:
             [customer, n],
         )
     return [f"IMEI,{imei},,{model},{maker},ZERO_TOUCH,{profileid}" for imei, model, maker in found]
+
+
+def outcomes_of(out_dir: str) -> pl.DataFrame:
+    return pl.read_parquet(Path(out_dir) / "outcomes.parquet")
 
 
 # -- item 3: a file name is data, never a header -------------------------------------------
@@ -92,3 +98,59 @@ def test_check_prints_a_hostile_name_and_column_on_one_line(
     assert "\x1b" not in printed
     assert printed.splitlines()[0].startswith("b\\x1b[2J\\nFILE ERROR none.csv: 1 data rows")
     assert "Ignored unknown column(s): 'x\\x1b[31my'" in printed
+
+
+# -- item 4: formulas neutralised everywhere SPEC 6 says ------------------------------------
+
+FORMULAS = ["-2+3+cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "+1", "@SUM(1)"]
+
+
+def test_device_export_neutralises_formulas_and_imports_again(
+    tmp_path: Path, env: tuple[Path, Seeded], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, s = env
+    with Registry.open(db) as reg, reg.transaction() as con:
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT id FROM devices WHERE customer_id = ? AND imei IS NOT NULL "
+                "AND configuration_id IS NOT NULL ORDER BY id LIMIT 4",
+                [s.customer_id],
+            ).fetchall()
+        ]
+        for device_id, serial in zip(ids, ["-X1", "=X2", "+X3", "@X4"], strict=True):
+            con.execute("UPDATE devices SET serial = ? WHERE id = ?", [serial, device_id])
+        serial_only = con.execute(
+            "SELECT min(id) FROM devices WHERE customer_id = ? AND imei IS NULL AND meid IS NULL",
+            [s.customer_id],
+        ).fetchone()[0]  # type: ignore[index]
+        con.execute("UPDATE devices SET serial = '-S5' WHERE id = ?", [serial_only])
+        for config_id, name in zip(s.configuration_ids, FORMULAS, strict=False):
+            con.execute("UPDATE configurations SET name = ? WHERE id = ?", [name, config_id])
+    out = tmp_path / "export.csv"
+    assert main(["device", "export", "--out", str(out), "--as", OWNER, "--db", str(db)]) == 0
+    capsys.readouterr()
+    exported = pl.read_csv(out, infer_schema=False)
+    cells = [v for col in exported.columns for v in exported[col].drop_nulls()]
+    assert not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    serials = exported.filter(pl.col("ztbulk_device_id").cast(pl.Int64).is_in(ids))["serial"]
+    assert serials.to_list() == ["'-X1", "'=X2", "'+X3", "'@X4"]
+    names = set(exported["ztbulk_configuration"].drop_nulls())
+    assert {f"'{n}" for n in FORMULAS[: len(s.configuration_ids)]} <= names
+    # As the README says, the export imports again as is: the devices are already so, except
+    # the one known by its serial alone, whose serial now reads '-S5: no device has that one.
+    result = import_file(out, account=f"customer:{s.customer_id}", user=OWNER, db=db)
+    assert result.report is not None
+    assert result.report.outcomes == {"unchanged": exported.height - 1, "rejected": 1}
+    assert result.report.codes["DEVICE_NOT_FOUND"] == 1  # (KME_CONFLICT warnings aside)
+    line = exported["ztbulk_device_id"].cast(pl.Int64).to_list().index(serial_only) + 2
+    assert outcomes_of(result.report.out_dir).filter(pl.col("line") == line)["codes"].to_list() == [
+        ["DEVICE_NOT_FOUND"]
+    ]
+
+
+def test_errors_csv_neutralises_a_formula_in_a_column_name(tmp_path: Path) -> None:
+    got = run_check(tmp_path, f"{HEADER},=evilheader,@x\nIMEI,1,,m,M,ZERO_TOUCH,1,=1+1,\n")
+    first, row = got.errors_csv.splitlines()[:2]
+    assert first.split(",")[7:9] == ["'=evilheader", "'@x"]
+    assert row.split(",")[7] == "'=1+1"
