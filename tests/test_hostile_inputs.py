@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from tests.conftest import run_check
+from tests.conftest import TEST_CATALOG, run_check
+from ztbulk import Catalog, check
 from ztbulk.apply import import_file
 from ztbulk.apply import jobs as ledger
 from ztbulk.cli import main
+from ztbulk.parse import ParseConfig
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import OWNER, Seeded, seed
 
@@ -154,3 +159,120 @@ def test_errors_csv_neutralises_a_formula_in_a_column_name(tmp_path: Path) -> No
     first, row = got.errors_csv.splitlines()[:2]
     assert first.split(",")[7:9] == ["'=evilheader", "'@x"]
     assert row.split(",")[7] == "'=1+1"
+
+
+# -- item 5: inputs that are not plain files, and files that move ---------------------------
+
+
+def cli(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The real `ztbulk` command in its own process (a FIFO would block a test in-process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ztbulk", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_check_refuses_what_is_not_a_plain_file(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "pipe.csv"
+        os.mkfifo(path)  # nobody writes to it: reading it would wait forever
+    else:
+        path = Path(kind)  # reading it would never end
+    out = tmp_path / "out"
+    try:
+        done = cli("check", str(path), "--out", str(out), timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`ztbulk check {path}` was still running after 30 s")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "not a plain file" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def unreadable(tmp_path: Path, kind: str) -> Path:
+    """A path `check` cannot read as a file, made honestly (tests may run as root, whom a
+    chmod 000 does not stop)."""
+    if kind == "folder":
+        return tmp_path
+    path = tmp_path / f"{kind}.csv"
+    if kind == "dangling link":
+        path.symlink_to(tmp_path / "gone.csv")
+    elif kind == "link loop":
+        path.symlink_to(path)
+    elif kind == "below a file":
+        (tmp_path / "file").write_text("x\n")
+        path = tmp_path / "file" / "devices.csv"
+    else:  # "no permission": only meaningful when not root
+        path.write_text(f"{HEADER}\n")
+        path.chmod(0)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "folder",
+        "dangling link",
+        "link loop",
+        "below a file",
+        pytest.param(
+            "no permission",
+            marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file"),
+        ),
+    ],
+)
+def test_an_unreadable_path_is_a_usage_error_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    path = unreadable(tmp_path, kind)
+    out = tmp_path / "out"
+    assert main(["check", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ztbulk: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and not out.exists()
+
+
+def rows(n: int) -> str:
+    return "".join(f"IMEI,{IMEI},,m,M,ZERO_TOUCH,{i + 1}\n" for i in range(n))
+
+
+IMEI = "356938035643809"
+
+
+@pytest.mark.parametrize("change", ["truncated", "rewritten, same size", "appended"])
+def test_a_file_that_changes_while_check_reads_it_is_a_file_error(
+    tmp_path: Path, change: str
+) -> None:
+    src = tmp_path / "moving.csv"
+    src.write_text(HEADER + "\n" + rows(4000), encoding="utf-8")
+    original = src.read_bytes()
+
+    def rewrite_once(done: int, total: int, rows_done: int) -> None:
+        # Called after the first chunk: the rest of the file is not what was there at the start.
+        if src.read_bytes() != original:
+            return
+        if change == "truncated":
+            with src.open("r+b") as f:
+                f.truncate(len(original) // 2)
+        elif change == "appended":
+            with src.open("ab") as f:
+                f.write(rows(10).encode())
+        else:  # the same size, another profileid on every row, written in place
+            src.write_bytes(original.replace(b",1\n", b",9\n"))
+            assert src.stat().st_size == len(original)
+
+    report = check(
+        src,
+        catalog=Catalog.from_csv(TEST_CATALOG),
+        out_dir=tmp_path / "out",
+        config=ParseConfig(chunk_bytes=16 * 1024),
+        progress=rewrite_once,
+    )
+    assert src.read_bytes() != original  # the hook did run while the file was read
+    assert [e["code"] for e in report.file_errors] == ["FILE_CHANGED"]
+    assert report.exit_code == 2
+    assert report.rows == 0 and report.outcomes == {}  # no count of half a file
+    assert pl.read_parquet(tmp_path / "out" / "outcomes.parquet").height == 0
