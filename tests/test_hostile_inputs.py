@@ -276,3 +276,73 @@ def test_a_file_that_changes_while_check_reads_it_is_a_file_error(
     assert report.exit_code == 2
     assert report.rows == 0 and report.outcomes == {}  # no count of half a file
     assert pl.read_parquet(tmp_path / "out" / "outcomes.parquet").height == 0
+
+
+# -- item 7: the crash report ---------------------------------------------------------------
+
+# `ztbulk check` with its handler made to fail: any internal error takes this path in main().
+CRASHING_CLI = (
+    "import sys; import ztbulk.cli.check as c\n"
+    "def boom(args): raise RuntimeError('boom')\n"
+    "c.run_check = boom\n"
+    "from ztbulk.cli import main; sys.exit(main(['check', 'x.csv']))\n"
+)
+
+
+def crash(tmp_path: Path, plant: str = "") -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run the crashing CLI under sh, which first runs `plant` and then execs Python in its own
+    process: `$$` is the PID the crash report is named after."""
+    env = os.environ | {
+        "TMPDIR": str(tmp_path / "tmp"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "HOME": str(tmp_path / "home"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+    }
+    (tmp_path / "tmp").mkdir()
+    done = subprocess.run(
+        ["sh", "-c", f'{plant}\nexec "$0" -c "$1"', sys.executable, CRASHING_CLI],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "internal error (RuntimeError: boom); details in " in done.stderr
+    path = Path(done.stderr.split("details in ")[1].split(". Nothing")[0])
+    return done, path
+
+
+def assert_private_report(path: Path) -> None:
+    assert not path.is_symlink() and "RuntimeError: boom" in path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert path.parent.stat().st_uid == os.geteuid()
+
+
+def test_the_crash_report_does_not_follow_a_link_at_the_old_path(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    _, report = crash(tmp_path, f'ln -s "{victim}" "$TMPDIR/ztbulk-crash-$$.txt"')
+    assert victim.read_text() == "precious\n"
+    assert_private_report(report)
+    assert report.parent == tmp_path / "state" / "ztbulk"
+
+
+def test_the_crash_folder_is_refused_when_it_is_a_link_or_not_private(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "ztbulk").symlink_to(elsewhere)
+    _, report = crash(tmp_path)
+    assert list(elsewhere.iterdir()) == []  # the link was not followed
+    assert_private_report(report)
+    assert report.parent.parent == tmp_path / "tmp"  # a fresh folder of its own instead
+
+    loose = tmp_path / "loose"
+    (loose / "state" / "ztbulk").mkdir(parents=True, mode=0o755)
+    (loose / "state" / "ztbulk").chmod(0o755)
+    _, report = crash(loose)
+    assert list((loose / "state" / "ztbulk").iterdir()) == []
+    assert_private_report(report)

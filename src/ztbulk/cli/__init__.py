@@ -8,15 +8,14 @@ exit code 3 with the traceback kept in a file, never on the screen.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from ztbulk.cli import check as check_cmd
 from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
+from ztbulk.cli.crash import write_crash_report
 from ztbulk.errors import ZtbulkError
 from ztbulk.report.text import one_line
 
@@ -53,10 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_INTERNAL
     except Exception as exc:
-        crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
-        crash.write_text(traceback.format_exc(), encoding="utf-8")
+        try:
+            details = f"details in {write_crash_report(traceback.format_exc())}"
+        except OSError as why:  # no private place to keep it: say so, still in one sentence
+            details = f"the details could not be saved ({why})"
         print(
-            f"ztbulk: internal error ({type(exc).__name__}: {exc}); details in {crash}. "
+            f"ztbulk: internal error ({one_line(f'{type(exc).__name__}: {exc}')}); {details}. "
             "Nothing was left half-done; run the command again, and report it if it repeats.",
             file=sys.stderr,
         )
