@@ -242,7 +242,9 @@ def rows(n: int) -> str:
 IMEI = "356938035643809"
 
 
-@pytest.mark.parametrize("change", ["truncated", "rewritten, same size", "appended"])
+@pytest.mark.parametrize(
+    "change", ["truncated", "rewritten, same size", "same size, mtime put back", "appended"]
+)
 def test_a_file_that_changes_while_check_reads_it_is_a_file_error(
     tmp_path: Path, change: str
 ) -> None:
@@ -260,9 +262,13 @@ def test_a_file_that_changes_while_check_reads_it_is_a_file_error(
         elif change == "appended":
             with src.open("ab") as f:
                 f.write(rows(10).encode())
-        else:  # the same size, another profileid on every row, written in place
+        else:  # the same size, another profileid on line 2, written in place
+            times = src.stat()
             src.write_bytes(original.replace(b",1\n", b",9\n"))
             assert src.stat().st_size == len(original)
+            if change == "same size, mtime put back":  # only ctime still tells
+                os.utime(src, ns=(times.st_atime_ns, times.st_mtime_ns))
+                assert src.stat().st_mtime_ns == times.st_mtime_ns
 
     report = check(
         src,
