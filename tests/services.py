@@ -10,8 +10,10 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,3 +108,42 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60)
         assert proc.poll() is None, f"the worker ended: {log.read_text(errors='replace')}"
         assert time.monotonic() < deadline, f"the worker never said it was ready ({log})"
         time.sleep(0.02)
+
+
+class SmtpSink:
+    """A real, minimal SMTP server on a free port (EHLO/HELO, MAIL, RCPT, DATA, QUIT) that
+    keeps each message it is given: what ztbulk sends, as a mail server gets it."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"smtp://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[socketserver.StreamRequestHandler]:
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 sink ready\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 go on\r\n")
+                        sink.messages.append(self._data())
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    self.wfile.write(b"250 ok\r\n")
+
+            def _data(self) -> bytes:
+                lines = []
+                while (line := self.rfile.readline()) not in (b".\r\n", b""):
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                return b"".join(lines)
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

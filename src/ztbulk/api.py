@@ -10,7 +10,7 @@ import polars as pl
 
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
-from ztbulk.ingest import Ingest, Progress, Timer, file_facts
+from ztbulk.ingest import Ingest, Progress, Timer, file_facts, plain_file_state
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import REPORT_JSON, CheckReport
@@ -36,6 +36,7 @@ def check(
     """
     path = Path(path)
     actor = Actor(actor)
+    plain_file_state(path)  # a FIFO, a device or an unreadable path: refused before any output
     cat = load_catalog(catalog)
     out = Path(out_dir) if out_dir is not None else new_out_dir("check", path)
     out.mkdir(parents=True, exist_ok=True)

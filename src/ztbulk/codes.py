@@ -25,6 +25,7 @@ class Code(StrEnum):
     FILE_EMPTY = "FILE_EMPTY"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_ENCODING = "FILE_ENCODING"
+    FILE_CHANGED = "FILE_CHANGED"  # not in SPEC yet: the file changed while it was read
     HEADER_MISSING_COLUMN = "HEADER_MISSING_COLUMN"
     HEADER_DUPLICATE_COLUMN = "HEADER_DUPLICATE_COLUMN"
     HEADER_MODE_CONFLICT = "HEADER_MODE_CONFLICT"
@@ -112,6 +113,9 @@ CATALOGUE: dict[Code, CodeInfo] = {
     Code.FILE_TOO_LARGE: _info("File too large", "The file is larger than the byte limit.", F),
     Code.FILE_ENCODING: _info(
         "File encoding", "The header line is not valid UTF-8 (or the UTF-16 text is broken).", F
+    ),
+    Code.FILE_CHANGED: _info(
+        "File changed", "The file changed while it was read; check it again when it is still.", F
     ),
     Code.HEADER_MISSING_COLUMN: _info("Missing column", "A required column is missing.", F),
     Code.HEADER_DUPLICATE_COLUMN: _info("Duplicate column", "A column appears twice.", F),

@@ -8,6 +8,8 @@ the staged parts; `import` resolves the valid rows against the registry first.
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,10 +18,13 @@ from pathlib import Path
 
 import polars as pl
 
+from ztbulk.codes import Code
 from ztbulk.domain import Actor
+from ztbulk.errors import InputError
 from ztbulk.frames import merge_by_line
 from ztbulk.parse import Header, ParseConfig, RecordReader, Sha256, Source, open_source
 from ztbulk.parse.header import HEADER_PEEK, read_header
+from ztbulk.parse.issues import FileIssue
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import CheckReport, FileFacts
 from ztbulk.report.outputs import RENDERED, render
@@ -101,7 +106,23 @@ class Ingest:
     sha256: str | None = None  # known already (an import's spooled input): not hashed again
 
     def run(self, report: CheckReport) -> Staged:
-        """Fill `report` (file facts, issues, rows, blank) and stage the batches."""
+        """Fill `report` (file facts, issues, rows, blank) and stage the batches.
+
+        A file that changes while it is read (its identity, size or times differ at the end,
+        after the hash is done) is FILE_CHANGED with no rows: never a count of half a file.
+        """
+        before = plain_file_state(self.path)
+        try:
+            staged = self._read(report)
+        except Exception:
+            if file_state(self.path) == before:
+                raise
+            staged = Staged(None)  # a reader tripped on the change: the change is the news
+        if file_state(self.path) != before:
+            return _changed(report, before, file_state(self.path))
+        return staged
+
+    def _read(self, report: CheckReport) -> Staged:
         with self.timer("source"):
             source = open_source(self.path, self.work, self.config)
             sha = None if self.sha256 else Sha256(self.path)
@@ -136,6 +157,71 @@ class Ingest:
                     self.progress(raw.bytes_read, total, report.rows)
         with self.timer("duplicates"):
             staged.duplicates = finder.finish()
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What tells that a file is still the one being read. ctime moves on every write, even
+    one that puts mtime back, and (dev, ino) changes when another file is renamed over it."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileState:
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a pipe (FIFO)", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}  # fmt: skip
+
+
+def plain_file_state(path: Path) -> FileState:
+    """The state of `path`, a plain file this process can open; else InputError (exit 2).
+
+    Opened without blocking (a FIFO with no writer would wait forever) and judged by fstat
+    of that very file, so it cannot be swapped between the look and the open.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist (or links to nothing); check the path.") from None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror}); check the path.") from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a file")
+        raise InputError(f"{path} is {kind}, not a plain file; give the path of a CSV file.")
+    return FileState.of(st)
+
+
+def file_state(path: Path) -> FileState | None:
+    """The state of `path` now (None: it is gone)."""
+    try:
+        return FileState.of(os.stat(path))
+    except OSError:
+        return None
+
+
+def _changed(report: CheckReport, before: FileState, after: FileState | None) -> Staged:
+    now = "gone" if after is None else f"{after.size:,} bytes"
+    report.record_issues(
+        [
+            FileIssue(
+                Code.FILE_CHANGED,
+                f"The file changed while it was read ({before.size:,} bytes at the start, "
+                f"{now} at the end); check it again once nothing writes to it.",
+            )
+        ]
+    )
+    report.rows = report.blank = 0  # what was counted belongs to no one version of the file
+    return Staged(None)
 
 
 def _header(source: Source, actor: Actor) -> Header:

@@ -12,12 +12,13 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from ztbulk.cli import check as check_cmd
 from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
+from ztbulk.cli.crash import write_crash_report
 from ztbulk.errors import ZtbulkError
+from ztbulk.report.text import one_line
 from ztbulk.settings import Settings
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except ZtbulkError as exc:
-        print(f"ztbulk: {exc}", file=sys.stderr)
+        print(f"ztbulk: {one_line(str(exc))}", file=sys.stderr)  # it may quote a path
         return exc.exit_code
     except KeyboardInterrupt:
         print("ztbulk: interrupted.", file=sys.stderr)
@@ -63,10 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_INTERNAL
     except Exception as exc:
-        crash = Path(os.environ.get("TMPDIR", "/tmp")) / f"ztbulk-crash-{os.getpid()}.txt"
-        crash.write_text(traceback.format_exc(), encoding="utf-8")
+        try:
+            details = f"details in {write_crash_report(traceback.format_exc())}"
+        except OSError as why:  # no private place to keep it: say so, still in one sentence
+            details = f"the details could not be saved ({why})"
         print(
-            f"ztbulk: internal error ({type(exc).__name__}: {exc}); details in {crash}. "
+            f"ztbulk: internal error ({one_line(f'{type(exc).__name__}: {exc}')}); {details}. "
             "Nothing was left half-done; run the command again, and report it if it repeats.",
             file=sys.stderr,
         )

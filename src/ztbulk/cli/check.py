@@ -14,6 +14,7 @@ from ztbulk.errors import ZtbulkError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.model import CheckReport
+from ztbulk.report.text import one_line
 from ztbulk.validate import Catalog
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -87,13 +88,15 @@ def progress_bar(path: Path, stream: TextIO) -> ProgressBar | None:
 
 
 def print_summary(report: CheckReport, out: TextIO) -> None:
+    # What came from the file (its name, messages quoting its values) goes through one_line: a
+    # line feed or an escape sequence in it must not forge or erase lines of this summary.
     w = out.write
-    w(f"{report.file.name}: {report.rows:,} data rows, {report.blank:,} blank")
+    w(f"{one_line(report.file.name)}: {report.rows:,} data rows, {report.blank:,} blank")
     w(f" (as {report.actor}, mode {report.mode or '-'})\n")
     for issue in report.file_errors:
-        w(f"  FILE ERROR {issue['code']}: {issue['message']}\n")
+        w(f"  FILE ERROR {issue['code']}: {one_line(issue['message'])}\n")
     for issue in report.warnings:
-        w(f"  warning {issue['code']}: {issue['message']}\n")
+        w(f"  warning {issue['code']}: {one_line(issue['message'])}\n")
     if report.outcomes:
         w("\n  outcome      rows\n")
         for name, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1]):
@@ -105,6 +108,6 @@ def print_summary(report: CheckReport, out: TextIO) -> None:
     if report.first_failures:
         w("\n  first lines with codes (all rejected and skipped rows are in errors.csv):\n")
         for f in report.first_failures[:10]:
-            w(f"  line {f.line:>8}  {','.join(f.codes)}: {f.message}\n")
+            w(f"  line {f.line:>8}  {','.join(f.codes)}: {one_line(f.message)}\n")
     took = report.timings.get("total", 0.0)
-    w(f"\nReports in {report.out_dir} ({took:.2f} s). Exit code {report.exit_code}.\n")
+    w(f"\nReports in {one_line(report.out_dir)} ({took:.2f} s). Exit code {report.exit_code}.\n")

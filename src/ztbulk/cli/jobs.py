@@ -18,6 +18,7 @@ from ztbulk.jobs.runners import say_to_stderr, serve
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
+from ztbulk.report.text import one_line
 from ztbulk.sample import SampleSpec, from_devices
 
 
@@ -107,6 +108,8 @@ def _finish(result: ImportResult) -> int:
     if result.report.dry_run:
         print("Dry run: nothing was changed; the outcomes are those the rows would get.")
     print_summary(result.report, sys.stdout)
+    if result.report.mail_error:
+        print(f"Warning: {result.report.mail_error}")
     print(f"Status page: {Path(result.report.out_dir) / REPORT_HTML}")
     return result.report.exit_code
 
@@ -159,14 +162,10 @@ def run_jobs(args: argparse.Namespace) -> int:
     for row in [] if args.json else rows:
         account = f"{row['actor_kind']}:{row['actor_id']}"
         batches = f"{row['batches_done']}/{row['batches']}"
-        print(f"{row['id']}  {account}  {_printable(row['file_name'])}  rows={row['rows']}  "
-              f"batches {batches}  {row['status']}")  # fmt: skip
+        name = one_line(row["file_name"])  # the user's file name: one line whatever it holds
+        print(f"{row['id']}  {account}  {name}  rows={row['rows']}  batches {batches}  "
+              f"{row['status']}")  # fmt: skip
     return 0
-
-
-def _printable(text: str) -> str:
-    """A file name on one terminal line: control characters shown as `?`."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -28,8 +28,10 @@ from ztbulk.jobs import finalize, ledger, stages
 from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JOB_ID, JobFolder, JobState, exclusive
 from ztbulk.registry.db import Registry
+from ztbulk.report.mail import note_mail_failure, send_saved
 
 QUEUE = "ztbulk"
+MAIL_QUEUE = "ztbulk-mail"  # apart: a message that fails there is a warning, not a failed job
 MAX_RETRIES = 3
 WAIT_TURN_MS = 1000  # how soon a job waiting for an earlier job of its account looks again
 
@@ -55,19 +57,21 @@ class Actors:
     plan: Any
     apply: Any
     finalize: Any
+    mail: Any
 
 
 def declare(broker: dramatiq.Broker) -> Actors:
     """The job's actors, bound to `broker`."""
 
-    def actor(fn: Callable[..., None], name: str, **options: Any) -> Any:
+    def actor(fn: Callable[..., None], name: str, queue: str = QUEUE, **options: Any) -> Any:
         decorate = dramatiq.actor(
-            broker=broker, queue_name=QUEUE, actor_name=name, retry_when=_retryable,
+            broker=broker, queue_name=queue, actor_name=name, retry_when=_retryable,
             min_backoff=200, max_backoff=5_000, **options,
         )  # fmt: skip
         return decorate(fn)
 
     failed = actor(_job_failed, "ztbulk.failed")
+    mail_failed = actor(_mail_failed, "ztbulk.mail-failed")
     # Not `on_failure`: Dramatiq sends that after every failed attempt, and telling the last
     # one from the others by its retry count raced a retry that was still to come.
     on_failure = {"on_retry_exhausted": failed.actor_name}
@@ -78,10 +82,20 @@ def declare(broker: dramatiq.Broker) -> Actors:
     def apply(job_id: str, batch: int) -> None:
         _apply(actors, job_id, batch)
 
+    def finalize_job(job_id: str) -> None:
+        _finalize(actors, job_id)
+
     actors = Actors(
         plan=actor(_recording(plan), "ztbulk.plan", **on_failure),
         apply=actor(_recording(apply), "ztbulk.apply", **on_failure),
-        finalize=actor(_recording(_finalize), "ztbulk.finalize", **on_failure),
+        finalize=actor(_recording(finalize_job), "ztbulk.finalize", **on_failure),
+        # The e-mail is sent on its own, after the job is done: its failure is a warning.
+        mail=actor(
+            _recording(_send_mail),
+            "ztbulk.mail",
+            MAIL_QUEUE,
+            on_retry_exhausted=mail_failed.actor_name,
+        ),
     )
     return actors
 
@@ -118,7 +132,7 @@ def _apply(actors: Actors, job_id: str, batch: int) -> None:
         actors.finalize.send(job_id)
 
 
-def _finalize(job_id: str) -> None:
+def _finalize(actors: Actors, job_id: str) -> None:
     ctx = context()
     folder = JobFolder(ctx.settings.spool, job_id)
     # Every apply message that finds no batch pending sends one of these: the first takes the
@@ -128,7 +142,30 @@ def _finalize(job_id: str) -> None:
         if not mine or folder.state() == JobState.DONE:
             return
         ctx.say(f"job {job_id}: writing the reports")
-        finalize.finalize(ctx, job_id)
+        report = finalize.finalize(ctx, job_id)
+    if ctx.settings.smtp_url and not report.dry_run:
+        actors.mail.send(job_id)
+
+
+def _send_mail(job_id: str) -> None:
+    ctx = context()
+    assert ctx.settings.smtp_url is not None  # sent only then
+    with ctx.opener(JobFolder(ctx.settings.spool, job_id).db()) as reg:
+        out = Path(ledger.spec(reg, JobFolder(ctx.settings.spool, job_id)).out_dir)
+    send_saved(out, ctx.settings.smtp_url)
+    ctx.say(f"job {job_id}: summary e-mail sent")
+
+
+def _mail_failed(message: dict[str, Any], _retries: dict[str, Any]) -> None:
+    """The e-mail could not be sent, after its retries: the job stays done, its report says
+    so (a warning), and summary.eml is there to send by hand."""
+    job_id = str(message["args"][0])
+    ctx = context()
+    if not JOB_ID.fullmatch(job_id):
+        return
+    with ctx.opener(JobFolder(ctx.settings.spool, job_id).db()) as reg:
+        out = Path(ledger.spec(reg, JobFolder(ctx.settings.spool, job_id)).out_dir)
+    note_mail_failure(out, JobFolder(ctx.settings.spool, job_id).last_error())
 
 
 def _job_failed(message: dict[str, Any], _retries: dict[str, Any]) -> None:

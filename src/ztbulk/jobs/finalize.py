@@ -71,7 +71,7 @@ def finalize(ctx: Context, job_id: str) -> CheckReport:
     report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
     (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
     write_html(report, out)
-    write_summary_email(report, out)
+    write_summary_email(report, out, ctx.settings.mail_from)
     with ctx.opener(spec.db) as reg:
         ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
     return report

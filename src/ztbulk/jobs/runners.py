@@ -96,6 +96,7 @@ class EmbeddedRunner:
             for message in actors.first_messages(reg, job_id, bound, resume):
                 message()
             broker.join(actors.QUEUE)
+            broker.join(actors.MAIL_QUEUE, fail_fast=False)  # a mail not sent is a warning
             worker.join()
         except (UsageError, InputError):
             raise  # the job cannot go on as it is (rights, its input): the user must act

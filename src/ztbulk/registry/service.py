@@ -21,6 +21,7 @@ from ztbulk.domain import Actor
 from ztbulk.errors import NotFoundError, PermissionDeniedError, UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.models import Configuration, Role, check_email, parse_input
+from ztbulk.report.outputs import spreadsheet_safe
 from ztbulk.validate.catalog import Catalog
 
 ANY_ROLE = (Role.OWNER, Role.ADMIN)
@@ -335,6 +336,10 @@ class RegistryService:
             """,
             params=[cid],
         ).pl()
+        # SPEC 6's rule for errors.csv holds here too: a serial or configuration name starting
+        # =, +, -, @ gets a leading ' (README: what that means for importing the file again).
+        text = [c for c, t in frame.schema.items() if t == pl.String]
+        frame = frame.with_columns(spreadsheet_safe(c) for c in text)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.write_csv(out)
         rows: int = frame.height

@@ -1,7 +1,8 @@
 """report.html: the import's status page (counts, a bar chart, the failures with reasons).
 
 One self-contained file (inline CSS and SVG, no script), so it opens anywhere and can be
-attached to a ticket. Every value from the input is HTML-escaped.
+attached to a ticket. Every value shown goes through `_text`: HTML-escaped, and its control
+characters written as escapes (a file name, a column name and a cell are the user's data).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 from ztbulk.report.model import REPORT_HTML, CheckReport
+from ztbulk.report.text import one_line
 
 _COLOURS = {
     "applied": "#2e7d32",
@@ -22,6 +24,10 @@ _COLOURS = {
 }
 
 
+def _text(value: object) -> str:
+    return escape(one_line(str(value)))
+
+
 def _chart(outcomes: dict[str, int]) -> str:
     total = max(sum(outcomes.values()), 1)
     bars, y = [], 0
@@ -30,7 +36,7 @@ def _chart(outcomes: dict[str, int]) -> str:
         colour = _COLOURS.get(name, "#455a64")
         bars.append(
             f'<rect x="110" y="{y}" width="{width}" height="22" fill="{colour}"/>'
-            f'<text x="0" y="{y + 16}">{escape(name)}</text>'
+            f'<text x="0" y="{y + 16}">{_text(name)}</text>'
             f'<text x="{116 + width}" y="{y + 16}">{n:,}</text>'
         )
         y += 28
@@ -39,33 +45,33 @@ def _chart(outcomes: dict[str, int]) -> str:
 
 def render_html(report: CheckReport) -> str:
     rows = "".join(
-        f"<tr><td>{escape(k)}</td><td class=n>{v:,}</td></tr>"
+        f"<tr><td>{_text(k)}</td><td class=n>{v:,}</td></tr>"
         for k, v in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
     )
     codes = "".join(
-        f"<tr><td>{escape(k)}</td><td class=n>{v:,}</td></tr>"
+        f"<tr><td>{_text(k)}</td><td class=n>{v:,}</td></tr>"
         for k, v in sorted(report.codes.items(), key=lambda kv: -kv[1])
     )
     failures = "".join(
-        f"<tr><td class=n>{f.line}</td><td>{escape(f.outcome)}</td>"
-        f"<td>{escape(', '.join(f.codes))}</td><td>{escape(f.message)}</td></tr>"
+        f"<tr><td class=n>{f.line}</td><td>{_text(f.outcome)}</td>"
+        f"<td>{_text(', '.join(f.codes))}</td><td>{_text(f.message)}</td></tr>"
         for f in report.first_failures
     )
     issues = "".join(
-        f"<li><b>{escape(i['code'])}</b>: {escape(i['message'])}</li>"
+        f"<li><b>{_text(i['code'])}</b>: {_text(i['message'])}</li>"
         for i in report.file_errors + report.warnings
     )
     job = report.job or {}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>ztbulk import {escape(str(job.get("id", "")))}</title>
+<title>ztbulk import {_text(job.get("id", ""))}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}td,th{{padding:.2em .8em;
 text-align:left}}.n{{text-align:right}}table{{border-collapse:collapse}}tr:nth-child(even)
 {{background:#f4f4f4}}</style></head><body>
-<h1>Import of {escape(report.file.name)}</h1>
-<p>Job <code>{escape(str(job.get("id", "")))}</code> by {escape(str(job.get("user", "")))}
-as {escape(report.actor)} {escape(str(job.get("account_id", "")))}, mode
-{escape(report.mode or "-")}: <b id="rows">{report.rows:,}</b> data rows,
+<h1>Import of {_text(report.file.name)}</h1>
+<p>Job <code>{_text(job.get("id", ""))}</code> by {_text(job.get("user", ""))}
+as {_text(report.actor)} {_text(job.get("account_id", ""))}, mode
+{_text(report.mode or "-")}: <b id="rows">{report.rows:,}</b> data rows,
 {report.blank:,} blank. Exit code {report.exit_code}.</p>
 <ul>{issues}</ul>
 <h2>Outcomes</h2>{_chart(report.outcomes)}

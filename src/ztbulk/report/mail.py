@@ -1,54 +1,78 @@
 """summary.eml: the import's summary e-mail, written always, sent when an SMTP URL is set.
 
-ZTBULK_SMTP_URL=smtp://host:port (or smtps://) sends it; ZTBULK_MAIL_FROM sets the sender.
-The recipient is the importing user.
+`Settings.smtp_url` (smtp://host:port or smtps://) sends it, `Settings.mail_from` is the
+sender, the importing user the recipient. It carries the status page as an attachment (its
+details link cannot be a path on this machine). Sending is a step of its own, after the job is
+done (`jobs.actors`): an SMTP server that is down never fails an applied job.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import smtplib
+from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ztbulk.errors import TransientError
 from ztbulk.report.html import render_html
-from ztbulk.report.model import SUMMARY_EML, CheckReport
+from ztbulk.report.model import REPORT_JSON, SUMMARY_EML, CheckReport
+from ztbulk.report.text import one_line
 
 
-def build_message(report: CheckReport) -> EmailMessage:
+def build_message(report: CheckReport, sender: str = "ztbulk@localhost") -> EmailMessage:
     job = report.job or {}
+    name = one_line(report.file.name)  # data from the user: never a header break (issue 14)
     msg = EmailMessage()
-    msg["Subject"] = f"ztbulk import of {report.file.name}: " + ", ".join(
+    msg["Subject"] = f"ztbulk import of {name}: " + ", ".join(
         f"{n:,} {k}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
     )
-    msg["From"] = os.environ.get("ZTBULK_MAIL_FROM", "ztbulk@localhost")
-    msg["To"] = str(job.get("user", "ztbulk@localhost"))
+    msg["From"] = one_line(sender)
+    msg["To"] = one_line(str(job.get("user", "ztbulk@localhost")))
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     lines = [
-        f"Import of {report.file.name} (job {job.get('id', '-')}): {report.rows:,} data rows.",
+        f"Import of {name} (job {job.get('id', '-')}): {report.rows:,} data rows.",
         "",
         *[f"  {k:<10} {n:>12,}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])],
         "",
-        *[f"  {i['code']}: {i['message']}" for i in report.file_errors],
-        f"Details: {Path(report.out_dir) / 'report.html'}",
+        *[f"  {i['code']}: {one_line(i['message'])}" for i in report.file_errors],
+        "Details: the status page is attached (report.html), with every failure and its reason.",
     ]
+    page = render_html(report)
     msg.set_content("\n".join(lines) + "\n")
-    msg.add_alternative(render_html(report), subtype="html")
+    msg.add_alternative(page, subtype="html")
+    msg.add_attachment(page.encode("utf-8"), maintype="text", subtype="html",
+                       filename="report.html")  # fmt: skip
     return msg
 
 
-def write_summary_email(report: CheckReport, out: Path) -> Path:
-    msg = build_message(report)
+def write_summary_email(report: CheckReport, out: Path, sender: str) -> Path:
     path = out / SUMMARY_EML
-    path.write_bytes(bytes(msg))
-    url = os.environ.get("ZTBULK_SMTP_URL")
-    if url:
-        send(msg, url)
+    path.write_bytes(bytes(build_message(report, sender)))
     return path
 
 
+def send_saved(out: Path, url: str) -> None:
+    """Send the summary.eml written in `out`."""
+    saved = message_from_bytes((out / SUMMARY_EML).read_bytes(), policy=policy.default)
+    assert isinstance(saved, EmailMessage)  # what policy.default parses into
+    send(saved, url)
+
+
+def note_mail_failure(out: Path, why: str) -> None:
+    """Record in report.json that the e-mail was not sent (the job itself is done)."""
+    report = CheckReport.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))
+    report.mail_error = (
+        f"The summary e-mail could not be sent ({one_line(why)}); it is saved as {SUMMARY_EML}."
+    )
+    (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
+
+
 def send(msg: EmailMessage, url: str) -> None:
+    """Send through the SMTP server at `url`; a server that cannot be reached is retryable."""
     parts = urlparse(url)
     smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
     try:

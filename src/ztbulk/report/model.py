@@ -57,6 +57,7 @@ class CheckReport:
     job: dict[str, Any] | None = None  # import only: job id, account, user
     # import --dry-run: resolved and planned, nothing changed; the outcomes are the rows' would-be
     dry_run: bool = False
+    mail_error: str | None = None  # the summary e-mail could not be sent (the job is done)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:

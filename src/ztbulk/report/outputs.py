@@ -68,9 +68,20 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
+    """Column `name` with a `'` before every value a spreadsheet would run as a formula
+    (SPEC 6). The one place this is decided: errors.csv's cells and header, device export."""
     col = pl.col(name)
     safe = pl.when(col.str.contains(FORMULA_START)).then(pl.lit("'") + col).otherwise(col)
     return safe.alias(alias or name)
+
+
+def safe_names(names: list[str]) -> list[str]:
+    """Column names as errors.csv's header writes them: through `spreadsheet_safe`."""
+    return (
+        pl.DataFrame({"name": names}, schema={"name": pl.String})
+        .select(spreadsheet_safe("name"))["name"]
+        .to_list()
+    )
 
 
 class OutputWriter(Closing):
@@ -92,7 +103,8 @@ class OutputWriter(Closing):
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
-        csv.writer(self._errors, lineterminator="\n").writerow([*names, *ERROR_COLUMNS])
+        header = safe_names([*names, *ERROR_COLUMNS])  # a column name is the file's data too
+        csv.writer(self._errors, lineterminator="\n").writerow(header)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ztbulk-outputs")
         self._writing: Future[None] | None = None  # the files' share of the previous batch
 
