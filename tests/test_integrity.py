@@ -445,3 +445,20 @@ def test_what_ztbulk_writes_is_readable_by_its_owner_only(tmp_path: Path) -> Non
         assert oct(folder.stat().st_mode & 0o777) == oct(0o700), folder
     for file in (job / "input.csv", d / "import" / "report.json", d / "import" / "errors.csv"):
         assert oct(file.stat().st_mode & 0o777) == oct(0o600), file
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_import_refuses_what_is_not_a_plain_file_and_leaves_no_job(
+    tmp_path: Path, env: tuple[Path, Seeded], kind: str
+) -> None:
+    db, s = env
+    path = {"fifo": tmp_path / "pipe", "device": Path("/dev/zero"), "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    spool = tmp_path / "spool"
+    with pytest.raises(InputError, match="not a plain file") as caught:
+        import_file(path, actor="customer", account_id=s.customer_id, user=OWNER, db=db,
+                    spool=spool)  # fmt: skip
+    assert caught.value.exit_code == 2 and not spool.exists()
+    with Registry.open(db) as reg:
+        assert ledger.list_jobs(reg) == []

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.domain import Actor
-from ztbulk.errors import BrokerError, InputError, JobWaitingError, UsageError
+from ztbulk.errors import BrokerError, JobWaitingError, UsageError
+from ztbulk.ingest import plain_file_state
 from ztbulk.jobs import ledger
 from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_locator
 from ztbulk.jobs.runners import Runner, runner_for
@@ -50,8 +51,7 @@ def import_file(
     with runner.registry() as reg:
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
-        if not path.is_file():
-            raise InputError(f"{path} is not a readable file; check the path.")
+        plain_file_state(path)  # a FIFO, a device, a folder, an unreadable path: said now
         if not runner.background and wait and not dry_run:  # nobody else runs an earlier one
             _none_before(reg, actor, account_id)
         runner.check()  # a broker that cannot be reached: said before any job is made
