@@ -16,6 +16,7 @@ from tests.conftest import IMEI_OK, csv_text, run_check
 from ztbulk import ingest
 from ztbulk.codes import Category, Code
 from ztbulk.codes import Code as C  # noqa: N817 - keeps the table one case per line
+from ztbulk.parse import ParseConfig
 from ztbulk.validate.duplicates import DuplicateFinder
 
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
@@ -34,11 +35,20 @@ def row(
     return ",".join([modemtype, modemid, serial, model, manufacturer, profiletype, target])
 
 
+def of_length(n: int) -> str:
+    """A row of exactly n bytes (its model padded), for the record byte limit."""
+    short = row(model="")
+    return row(model="M" * (n - len(short)))
+
+
+LIMIT = ParseConfig().max_record_bytes
+
 # (code, trigger row, near-miss row, codes the near miss gets): profileid files of a customer
 # fmt: off
 CASES: list[tuple[Code, str, str, list[str]]] = [
     (C.ROW_MALFORMED, BASE + ",extra", row(model='"SM-A155M"'), []),
     (C.ROW_MALFORMED, row(model='"SM-A155M"x'), row(model='"SM,A155M"'), ["MODEL_UNKNOWN"]),
+    (C.ROW_TOO_LONG, of_length(LIMIT + 1), of_length(LIMIT), ["MODEL_UNKNOWN"]),
     (C.IDENTIFIER_MISSING, row("", "", ""), row("", "", "SN1"), []),
     (C.MODEMTYPE_MISSING, row(""), BASE, []),
     (C.MODEMID_MISSING, row(modemid=""), BASE, []),

@@ -30,10 +30,12 @@ class Code(StrEnum):
     HEADER_DUPLICATE_COLUMN = "HEADER_DUPLICATE_COLUMN"
     HEADER_MODE_CONFLICT = "HEADER_MODE_CONFLICT"
     HEADER_MODE_NOT_ALLOWED = "HEADER_MODE_NOT_ALLOWED"
+    HEADER_TOO_LONG = "HEADER_TOO_LONG"
     HEADER_UNKNOWN_COLUMN = "HEADER_UNKNOWN_COLUMN"
     # SPEC section 3: rows
     ROW_MALFORMED = "ROW_MALFORMED"
     FIELD_ENCODING = "FIELD_ENCODING"
+    ROW_TOO_LONG = "ROW_TOO_LONG"
     IDENTIFIER_MISSING = "IDENTIFIER_MISSING"
     MODEMTYPE_MISSING = "MODEMTYPE_MISSING"
     MODEMID_MISSING = "MODEMID_MISSING"
@@ -125,6 +127,11 @@ CATALOGUE: dict[Code, CodeInfo] = {
     Code.HEADER_MODE_NOT_ALLOWED: _info(
         "Mode not allowed", "A reseller file cannot have a profileid column.", F
     ),
+    Code.HEADER_TOO_LONG: _info(
+        "Header too long",
+        "The header line is longer than the header byte limit (64 KiB); is line 1 a header?",
+        F,
+    ),
     Code.HEADER_UNKNOWN_COLUMN: _info("Unknown column", "A column is not known; ignored.", W),
     Code.ROW_MALFORMED: _info(
         "Malformed row",
@@ -134,6 +141,11 @@ CATALOGUE: dict[Code, CodeInfo] = {
     ),
     Code.FIELD_ENCODING: _info(
         "Invalid characters", "The row holds bytes that are not valid UTF-8, or a NUL byte.", R
+    ),
+    Code.ROW_TOO_LONG: _info(
+        "Row too long",
+        "The record is longer than the record byte limit (1 MiB); it was not read.",
+        R,
     ),
     Code.IDENTIFIER_MISSING: _info(
         "Identifier missing", "Give modemtype and modemid, or serial with model.", R

@@ -126,7 +126,7 @@ class Ingest:
         with self.timer("source"):
             source = open_source(self.path, self.work, self.config)
             sha = None if self.sha256 else Sha256(self.path)
-            header = None if source.issues else _header(source, self.actor)
+            header = None if source.issues else _header(source, self.actor, self.config)
         report.file = file_facts(self.path, source, header)
         report.mode = header.mode.value if header and header.mode else None
         report.record_issues(source.issues + (header.issues if header else []))
@@ -224,10 +224,10 @@ def _changed(report: CheckReport, before: FileState, after: FileState | None) ->
     return Staged(None)
 
 
-def _header(source: Source, actor: Actor) -> Header:
+def _header(source: Source, actor: Actor, config: ParseConfig) -> Header:
     with source.stream.open("rb") as f:
         head = f.read(source.start + HEADER_PEEK)
-    return read_header(head, source.start, actor)
+    return read_header(head, source.start, actor, config.max_header_bytes)
 
 
 def file_facts(path: Path, source: Source | None, header: Header | None) -> FileFacts:

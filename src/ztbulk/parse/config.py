@@ -15,5 +15,10 @@ class ParseConfig:
     # A quoted field may span lines; past this many lines its quote is taken as broken, so one
     # stray quote cannot swallow the rest of the file.
     max_record_lines: int = 64
+    # A record (all its physical lines, line ends not counted) longer than this is ROW_TOO_LONG
+    # and is never held in memory whole: a 200 MB line costs no more than a 1 MiB one.
+    max_record_bytes: int = MIB
+    # A header line longer than this is HEADER_TOO_LONG (no zero-touch header comes close).
+    max_header_bytes: int = 64 * 1024
     # Files larger than this are refused whole (FILE_TOO_LARGE); None means no limit.
     max_bytes: int | None = None

@@ -39,13 +39,15 @@ class Header:
         return not any(i.is_error for i in self.issues)
 
 
-def read_header(data: bytes, start: int, actor: Actor) -> Header:
+def read_header(data: bytes, start: int, actor: Actor, max_header_bytes: int = 64 * 1024) -> Header:
     """Parse the header from the first bytes of the UTF-8 stream (`data`, text from `start`)."""
     text_bytes = data[start : start + HEADER_PEEK]
     first_end = text_bytes.find(b"\n")
     first_line = text_bytes if first_end < 0 else text_bytes[:first_end]
     crlf = first_line.endswith(b"\r")
     first_line = first_line.rstrip(b"\r")
+    if len(first_line) > max_header_bytes:
+        return _too_long(first_line, start, crlf, max_header_bytes)
     if not first_line.strip():
         return _blank_first_line(text_bytes, start, crlf)
     try:
@@ -61,6 +63,18 @@ def read_header(data: bytes, start: int, actor: Actor) -> Header:
     header = Header(names, delimiter, lines, start + consumed, crlf)
     _map_columns(header, actor)
     return header
+
+
+def _too_long(first_line: bytes, start: int, crlf: bool, limit: int) -> Header:
+    """A header line past the limit is not read (its names would fill the report): the file
+    has no data rows, whatever follows."""
+    shown = "more than 4 MiB" if len(first_line) >= HEADER_PEEK else f"{len(first_line):,} bytes"
+    issue = FileIssue(
+        Code.HEADER_TOO_LONG,
+        f"Line 1 is {shown} long, over the header limit of {limit:,} bytes; "
+        "is line 1 a header? A zero-touch header is one short line of column names.",
+    )
+    return Header([], ",", 1, start + len(first_line), crlf, issues=[issue])
 
 
 def detect_delimiter(line: str) -> str:

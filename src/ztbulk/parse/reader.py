@@ -10,11 +10,17 @@ How a chunk is read, and why:
   `max_record_lines` (or a closing quote followed by text) spoils only the line it starts on;
   the lines after it are read again as records of their own, so no good row is lost.
 - A quoted record still open at the end of a chunk is carried into the next chunk.
+- A physical line longer than `max_record_bytes` is ROW_TOO_LONG and never read: the reader
+  keeps only its first `max_record_bytes + 1` bytes (enough to tell it is too long) and skips
+  the rest up to its line end, so memory stays bounded whatever the line lengths. Such a line
+  also ends a quoted record still open before it (that record is then broken). A multi-line
+  record whose lines add up to more than the limit is ROW_TOO_LONG too.
 """
 
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,13 @@ from ztbulk.parse.header import Header
 
 MALFORMED = mask_of(Code.ROW_MALFORMED)
 BAD_ENCODING = mask_of(Code.FIELD_ENCODING)
+TOO_LONG = mask_of(Code.ROW_TOO_LONG)
 _LINE_SEPARATOR = "\x1f"  # a byte never expected in CSV text; a chunk holding it reads slowly
+
+
+# The record byte limit decides how long a value may be, not the csv module's own field limit
+# (131,072 characters), which would make a long quoted value ROW_MALFORMED.
+csv.field_size_limit(sys.maxsize)
 
 
 def field_names(width: int) -> list[str]:
@@ -66,21 +78,31 @@ class RecordReader:
     def __iter__(self) -> Iterator[RawBatch]:
         line_no = 1 + self.header.lines
         carry = b""
+        keep = self.config.max_record_bytes + 1  # bytes of a too-long line worth keeping
+        skipping = False  # inside a too-long line, dropping bytes up to its line end
         with self.path.open("rb") as f:
             f.seek(self.header.data_offset)
             offset = self.header.data_offset
             while True:
                 block = f.read(self.config.chunk_bytes)
                 final = not block
+                dropped = 0
+                if skipping and not final:
+                    block, dropped, skipping = _skip_to_line_end(block)
                 buf = carry + block
                 if not final:
                     cut = buf.rfind(b"\n") + 1
-                    if cut == 0:  # one line longer than a chunk: read on
+                    if cut == 0:  # one line longer than a chunk: read on, but keep little
+                        if len(buf) > keep:
+                            dropped += len(buf) - keep
+                            buf, skipping = buf[:keep], True
                         carry = buf
+                        offset += dropped
                         continue
                     buf, carry = buf[:cut], buf[cut:]
                 else:
                     carry = b""
+                offset += dropped
                 if buf:
                     frame, used_lines, used_bytes = _Chunk(buf, line_no, self, final).parse()
                     carry = buf[used_bytes:] + carry
@@ -90,6 +112,15 @@ class RecordReader:
                     yield RawBatch(frame, blank, offset)
                 if final and not carry:
                     return
+
+
+def _skip_to_line_end(block: bytes) -> tuple[bytes, int, bool]:
+    """Drop a too-long line's bytes from `block`: (the rest from its line end, bytes dropped,
+    still skipping)."""
+    end = block.find(b"\n")
+    if end < 0:
+        return b"", len(block), True
+    return block[end:], end, False
 
 
 # One special line's result: (index, kind, parse_mask, raw, values).
@@ -106,13 +137,18 @@ class _Chunk:
         self.names = reader.names
         self.eol = "\r\n" if reader.header.crlf else "\n"
         self.max_lines = reader.config.max_record_lines
+        self.max_bytes = reader.config.max_record_bytes
+        self.long: list[int] = []  # lines longer than max_record_bytes (sorted)
+        self._raw_lengths: dict[int, int] = {}  # raw byte lengths of lines with invalid bytes
         self.lossy = False  # the chunk holds invalid UTF-8: read it with replacement characters
 
     def parse(self) -> tuple[pl.DataFrame, int, int]:
         """Return (one row per line used, lines used, bytes used)."""
         lines, bad = self._lines()
-        specials = self._special_lines(lines, bad)
-        simple, specials = self._simple_quoted(lines, specials, bad)
+        self._lengths = lines.str.len_bytes()
+        self.long = self._long_lines(bad)
+        specials = sorted(set(self._special_lines(lines, bad)) | set(self.long))
+        simple, specials = self._simple_quoted(lines, specials, bad | set(self.long))
         updates, cut, taken = self._parse_special(lines, specials, bad)
         frame = self._parse_plain(lines)
         changed = [self._read_simple(lines, simple, taken), self._update_frame(updates)]
@@ -175,6 +211,37 @@ class _Chunk:
                     break
                 pos, line = nxt + 1, line + 1
         return bad
+
+    # -- lengths ------------------------------------------------------------------------
+
+    def _long_lines(self, bad: set[int]) -> list[int]:
+        """Lines whose raw bytes (line end not counted) exceed the record limit. A lossy line
+        is never shorter than its raw bytes, so only its candidates need their raw length."""
+        if len(self.data) <= self.max_bytes:
+            return []
+        candidates = (self._lengths > self.max_bytes).arg_true().to_list()
+        return [i for i in candidates if self._raw_length(i, bad) > self.max_bytes]
+
+    def _raw_length(self, i: int, bad: set[int]) -> int:
+        if i not in bad:
+            return int(self._lengths[i])
+        if not self._raw_lengths:
+            self._measure_bad_lines(bad)
+        return self._raw_lengths[i]
+
+    def _measure_bad_lines(self, bad: set[int]) -> None:
+        """Raw byte lengths of the lines holding invalid UTF-8 (their text is lossy)."""
+        pos, line, data = 0, 0, self.data
+        last = max(bad)
+        while line <= last:
+            end = data.find(b"\n", pos)
+            end = len(data) if end < 0 else end
+            if line in bad:
+                self._raw_lengths[line] = end - pos - (1 if data[pos:end].endswith(b"\r") else 0)
+            pos, line = end + 1, line + 1
+
+    def _record_bytes(self, start: int, span: int, bad: set[int]) -> int:
+        return sum(self._raw_length(j, bad) for j in range(start, start + span))
 
     def _special_lines(self, lines: pl.Series, bad: set[int]) -> list[int]:
         if b'"' not in self.data and b"\x00" not in self.data:
@@ -296,8 +363,13 @@ class _Chunk:
         updates: list[_Update] = []
         taken: set[int] = set()
         texts = lines.gather(specials).to_list() if specials else []
+        long = set(self.long)
         for i, text in zip(specials, texts, strict=True):
             if i in taken:
+                continue
+            if i in long:
+                taken.add(i)
+                updates.append((i, RECORD, TOO_LONG, None, []))
                 continue
             span, fields = 1, text.split(self.delim)
             if '"' in text:
@@ -307,6 +379,10 @@ class _Chunk:
                 if status == "broken":
                     fields, span = None, 1
             taken.update(range(i, i + span))
+            if span > 1 and self._record_bytes(i, span, bad) > self.max_bytes:
+                updates.append((i, RECORD, TOO_LONG, None, []))
+                updates.extend((j, NOT_A_RECORD, 0, None, []) for j in range(i + 1, i + span))
+                continue
             updates.append(
                 self._special_row(i=i, text=text, fields=fields, span=span, bad=bad, lines=lines)
             )
@@ -316,6 +392,8 @@ class _Chunk:
     def _read_quoted(self, lines: pl.Series, i: int) -> tuple[str, list[str] | None, int]:
         """Read one quoted record from line i: ("ok"|"broken"|"open", fields, lines spanned)."""
         stop = min(lines.len(), i + self.max_lines)
+        # A too-long line is never part of a record: a quote still open there is broken.
+        stop = min([stop, *(j for j in self.long if j > i)])
         source = _Lines(lines, i, stop, self.eol)
         try:
             fields = next(csv.reader(source, delimiter=self.delim, strict=True))
