@@ -27,7 +27,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from benchmarks.baseline import best_of, polars_read
 from benchmarks.datasets import PLAY, catalog, catalog_csv, dataset
 from benchmarks.per_row import validate_file
-from ztbulk import Catalog, CheckReport, check
+from ztbulk import Catalog, Report, check
 from ztbulk.domain import Actor, Mode
 from ztbulk.sample import HEADER
 from ztbulk.validate.fast import clean_row
@@ -79,7 +79,7 @@ def measure(
     t_floor = best_of(lambda: minimal_pass(path, cat, tmp_path / "floor.parquet"), rounds)
     times: list[float] = []
 
-    def run_check() -> CheckReport:
+    def run_check() -> Report:
         t0 = time.perf_counter()
         report = check(path, catalog=cat, out_dir=out)
         times.append(time.perf_counter() - t0)

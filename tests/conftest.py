@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ztbulk import Catalog, CheckReport, check
+from ztbulk import Catalog, Report, check
 from ztbulk.parse import ParseConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
 
 @dataclass
 class Result:
-    report: CheckReport
+    report: Report
     outcomes: pl.DataFrame
     out_dir: Path
 

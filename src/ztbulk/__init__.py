@@ -5,7 +5,7 @@ from ztbulk.codes import CATALOGUE, Code, Outcome
 from ztbulk.domain import Actor, Mode
 from ztbulk.errors import ZtbulkError
 from ztbulk.jobs import ImportResult, cancel_job, import_file, resume_job
-from ztbulk.report.model import CheckReport
+from ztbulk.report.model import Report
 from ztbulk.settings import Settings
 from ztbulk.validate.catalog import Catalog
 
@@ -13,11 +13,11 @@ __all__ = [
     "CATALOGUE",
     "Actor",
     "Catalog",
-    "CheckReport",
     "Code",
     "ImportResult",
     "Mode",
     "Outcome",
+    "Report",
     "Settings",
     "ZtbulkError",
     "cancel_job",

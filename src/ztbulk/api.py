@@ -10,11 +10,11 @@ import polars as pl
 
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
-from ztbulk.ingest import Ingest, Progress, Timer, file_facts, plain_file_state
+from ztbulk.ingest import Batch, Ingest, Progress, Timer, file_facts, plain_file_state
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.prefetch import prefetch
-from ztbulk.report.model import REPORT_JSON, CheckReport
-from ztbulk.report.outputs import OutputWriter
+from ztbulk.report.model import Report
+from ztbulk.report.outputs import save_report, write_outputs
 from ztbulk.validate import Catalog
 
 DEFAULT_OUT_ROOT = Path("ztbulk-out")
@@ -28,7 +28,7 @@ def check(
     out_dir: str | Path | None = None,
     config: ParseConfig | None = None,
     progress: Progress | None = None,
-) -> CheckReport:
+) -> Report:
     """Check a zero-touch CSV without a registry; write report.json, outcomes.parquet, errors.csv.
 
     Raises `ZtbulkError` only for what stops the run itself (a missing file, a bad catalogue);
@@ -41,31 +41,27 @@ def check(
     out = Path(out_dir) if out_dir is not None else new_out_dir("check", path)
     out.mkdir(parents=True, exist_ok=True)
     work, timer = out / ".work", Timer()
-    report = CheckReport(
-        command="check",
-        file=file_facts(path, None, None),
-        actor=actor.value,
-        mode=None,
-        catalog=cat.source,
-        out_dir=str(out),
-    )
+    report = Report("check", file_facts(path, None, None), actor.value, None, cat.source, str(out))
     try:
         staged = Ingest(path, actor, cat, work, config or ParseConfig(), timer, progress).run(
             report
         )
         names = staged.header.names if staged.header else []
-        with timer("write"), OutputWriter(out, names) as writer:
-            for batch in prefetch(staged.batches()):
-                plain = batch.valid.to_frame().select(
-                    "line", outcome=pl.lit(Outcome.VALID.value), device_id=pl.lit(None, pl.Int64)
-                )
-                writer.write(plain, batch.failing)
-        writer.fill(report)
+        with timer("write"):
+            write_outputs(report, out, names, map(_valid_rows, prefetch(staged.batches())))
         report.timings = timer.seconds
-        (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
+        save_report(report, out)  # with the write's time
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _valid_rows(batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A batch of `check`: its valid rows (`valid`, no device) and its failing ones."""
+    plain = batch.valid.to_frame().select(
+        "line", outcome=pl.lit(Outcome.VALID.value), device_id=pl.lit(None, pl.Int64)
+    )
+    return plain, batch.failing
 
 
 def load_catalog(catalog: Catalog | str | Path | None) -> Catalog:

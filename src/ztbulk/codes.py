@@ -95,17 +95,16 @@ class CodeInfo:
     """A code's catalogue entry.
 
     `template` is rendered per row by `report.messages`; `{name}` stands for the row's trimmed
-    value of the canonical column `name` (only the columns in `fields`).
+    value of the canonical column `name` (or, for `raw`, the whole record as written).
     """
 
     title: str
     template: str
     category: Category
-    fields: tuple[str, ...] = ()
 
 
-def _info(title: str, template: str, category: Category, *fields: str) -> CodeInfo:
-    return CodeInfo(title, template, category, fields)
+def _info(title: str, template: str, category: Category) -> CodeInfo:
+    return CodeInfo(title, template, category)
 
 
 F, R, D, G, W = Category.FILE, Category.ROW, Category.DUPLICATE, Category.REGISTRY, Category.WARNING
@@ -137,7 +136,6 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "Malformed row",
         "The record's field count or quoting is broken (fix its commas and quotes): {raw}",
         R,
-        "raw",
     ),
     Code.FIELD_ENCODING: _info(
         "Invalid characters", "The row holds bytes that are not valid UTF-8, or a NUL byte.", R
@@ -151,76 +149,61 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "Identifier missing", "Give modemtype and modemid, or serial with model.", R
     ),
     Code.MODEMTYPE_MISSING: _info(
-        "Modem type missing", "modemid {modemid} needs a modemtype (IMEI or MEID).", R, "modemid"
+        "Modem type missing", "modemid {modemid} needs a modemtype (IMEI or MEID).", R
     ),
-    Code.MODEMID_MISSING: _info(
-        "Modem id missing", "modemtype {modemtype} needs a modemid.", R, "modemtype"
-    ),
-    Code.MODEMTYPE_CASE: _info(
-        "Modem type case", "modemtype {modemtype} must be upper case.", R, "modemtype"
-    ),
+    Code.MODEMID_MISSING: _info("Modem id missing", "modemtype {modemtype} needs a modemid.", R),
+    Code.MODEMTYPE_CASE: _info("Modem type case", "modemtype {modemtype} must be upper case.", R),
     Code.MODEMTYPE_INVALID: _info(
-        "Modem type invalid", "modemtype {modemtype} is not IMEI or MEID.", R, "modemtype"
+        "Modem type invalid", "modemtype {modemtype} is not IMEI or MEID.", R
     ),
     Code.IMEI_SCIENTIFIC: _info(
         "IMEI in exponent notation",
         "IMEI {modemid} was turned into exponent notation by a spreadsheet; "
         "format the column as text and export again.",
         R,
-        "modemid",
     ),
-    Code.IMEI_FORMAT: _info(
-        "IMEI format", "IMEI {modemid} is not exactly 15 digits.", R, "modemid"
-    ),
+    Code.IMEI_FORMAT: _info("IMEI format", "IMEI {modemid} is not exactly 15 digits.", R),
     Code.IMEI_CHECKSUM: _info(
-        "IMEI check digit", "IMEI {modemid} has a wrong check digit (Luhn).", R, "modemid"
+        "IMEI check digit", "IMEI {modemid} has a wrong check digit (Luhn).", R
     ),
-    Code.MEID_FORMAT: _info(
-        "MEID format", "MEID {modemid} is not exactly 14 hex digits.", R, "modemid"
-    ),
+    Code.MEID_FORMAT: _info("MEID format", "MEID {modemid} is not exactly 14 hex digits.", R),
     Code.MODEL_MISSING: _info(
-        "Model missing", "serial {serial} needs a model and a manufacturer.", R, "serial"
+        "Model missing", "serial {serial} needs a model and a manufacturer.", R
     ),
     Code.SERIAL_FORMAT: _info(
         "Serial format",
         "serial {serial} is not 1-64 printable ASCII characters without spaces.",
         R,
-        "serial",
     ),
     Code.MANUFACTURER_MISSING: _info("Manufacturer missing", "manufacturer is required.", R),
     Code.MANUFACTURER_UNKNOWN: _info(
         "Manufacturer unknown",
         "manufacturer {manufacturer} is not in the manufacturers list.",
         R,
-        "manufacturer",
     ),
     Code.MODEL_UNKNOWN: _info(
         "Model unknown",
         "model {model} is not a {manufacturer} model in the models list.",
         R,
-        "model",
-        "manufacturer",
     ),
     Code.PROFILETYPE_MISSING: _info("Profile type missing", "profiletype is required.", R),
     Code.PROFILETYPE_CASE: _info(
-        "Profile type case", "profiletype {profiletype} must be ZERO_TOUCH.", R, "profiletype"
+        "Profile type case", "profiletype {profiletype} must be ZERO_TOUCH.", R
     ),
     Code.PROFILETYPE_INVALID: _info(
-        "Profile type invalid", "profiletype {profiletype} is not ZERO_TOUCH.", R, "profiletype"
+        "Profile type invalid", "profiletype {profiletype} is not ZERO_TOUCH.", R
     ),
     Code.PROFILEID_MISSING: _info("Profile id missing", "profileid is required.", R),
     Code.PROFILEID_INVALID: _info(
         "Profile id invalid",
         "profileid {profileid} is not a positive integer of at most 18 digits.",
         R,
-        "profileid",
     ),
     Code.OWNER_MISSING: _info("Owner missing", "owner is required.", R),
     Code.OWNER_INVALID: _info(
         "Owner invalid",
         "owner {owner} must be 0 (unclaim), or a customer id when a reseller imports.",
         R,
-        "owner",
     ),
     Code.DUPLICATE_ROW: _info(
         "Duplicate row", "The same device with the same target appears on an earlier line.", D
@@ -233,19 +216,16 @@ CATALOGUE: dict[Code, CodeInfo] = {
         "Manufacturer mismatch",
         "The device is registered with another manufacturer than {manufacturer}.",
         G,
-        "manufacturer",
     ),
     Code.CONFIGURATION_NOT_FOUND: _info(
         "Configuration not found",
         "profileid {profileid} is not a configuration of this customer.",
         G,
-        "profileid",
     ),
     Code.CUSTOMER_NOT_FOUND: _info(
         "Customer not found",
         "owner {owner} is not a customer that has this reseller enabled.",
         G,
-        "owner",
     ),
     Code.DEVICE_CLAIMED_ELSEWHERE: _info(
         "Claimed elsewhere", "The device is already claimed by another customer.", G

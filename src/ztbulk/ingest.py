@@ -26,7 +26,7 @@ from ztbulk.parse import Header, ParseConfig, RecordReader, Sha256, Source, open
 from ztbulk.parse.header import HEADER_PEEK, read_header
 from ztbulk.parse.issues import FileIssue
 from ztbulk.parse.prefetch import prefetch
-from ztbulk.report.model import CheckReport, FileFacts
+from ztbulk.report.model import FileFacts, Report
 from ztbulk.report.outputs import RENDERED, render
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
@@ -105,7 +105,7 @@ class Ingest:
     progress: Progress | None = None
     sha256: str | None = None  # known already (an import's spooled input): not hashed again
 
-    def run(self, report: CheckReport) -> Staged:
+    def run(self, report: Report) -> Staged:
         """Fill `report` (file facts, issues, rows, blank) and stage the batches.
 
         A file that changes while it is read (its identity, size or times differ at the end,
@@ -122,7 +122,7 @@ class Ingest:
             return _changed(report, before, file_state(self.path))
         return staged
 
-    def _read(self, report: CheckReport) -> Staged:
+    def _read(self, report: Report) -> Staged:
         with self.timer("source"):
             source = open_source(self.path, self.work, self.config)
             sha = None if self.sha256 else Sha256(self.path)
@@ -137,7 +137,7 @@ class Ingest:
         report.file.sha256 = sha.hexdigest() if sha else str(self.sha256)
         return staged
 
-    def _stage(self, staged: Staged, source: Source, report: CheckReport) -> None:
+    def _stage(self, staged: Staged, source: Source, report: Report) -> None:
         header = staged.header
         assert header is not None and header.mode is not None
         rules = Rules(self.actor, header.mode, self.catalog, header.columns)
@@ -209,7 +209,7 @@ def file_state(path: Path) -> FileState | None:
         return None
 
 
-def _changed(report: CheckReport, before: FileState, after: FileState | None) -> Staged:
+def _changed(report: Report, before: FileState, after: FileState | None) -> Staged:
     now = "gone" if after is None else f"{after.size:,} bytes"
     report.record_issues(
         [

@@ -181,6 +181,13 @@ def _defect_columns() -> list[pl.Expr]:
         .otherwise(modemid)
         .alias("modemid"),
         pl.when(_is("serial_space")).then(pl.lit("SN 1")).otherwise(serial).alias("serial"),
+        *_value_defects(imei_row, model, shift),
+    ]
+
+
+def _value_defects(imei_row: pl.Expr, model: pl.Expr, shift: pl.Expr) -> list[pl.Expr]:
+    """The defects of model, manufacturer, profiletype and profileid."""
+    return [
         pl.when(_is("model_unknown"))
         .then(pl.lit("Phone 3000"))
         .when(_is("quoted"))

@@ -13,7 +13,7 @@ from ztbulk.domain import Actor
 from ztbulk.errors import ZtbulkError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
-from ztbulk.report.model import CheckReport
+from ztbulk.report.model import Report
 from ztbulk.report.text import one_line
 from ztbulk.validate import Catalog
 
@@ -87,7 +87,7 @@ def progress_bar(path: Path, stream: TextIO) -> ProgressBar | None:
     return ProgressBar(stream) if big and stream.isatty() else None
 
 
-def print_summary(report: CheckReport, out: TextIO) -> None:
+def print_summary(report: Report, out: TextIO) -> None:
     # What came from the file (its name, messages quoting its values) goes through one_line: a
     # line feed or an escape sequence in it must not forge or erase lines of this summary.
     w = out.write

@@ -23,6 +23,24 @@ from ztbulk.sample import SampleSpec, from_devices
 
 
 def add_parsers(sub: Any) -> None:
+    _import_parser(sub)
+    demo = sub.add_parser("demo", help="seed a registry, generate a file with defects, import it")
+    demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
+    demo.add_argument("--devices", type=int, default=200_000, metavar="N")
+    demo.add_argument("--rows", type=int, default=200_000, metavar="N")
+    demo.set_defaults(handler=run_demo)
+    worker = sub.add_parser("worker", help="run import jobs sent to ZTBULK_BROKER_URL")
+    worker.add_argument("--threads", type=int, default=2, metavar="N")
+    worker.add_argument("--spool", metavar="DIR", help="job folders shared with `import`")
+    worker.set_defaults(handler=run_worker)
+    listing = sub.add_parser("jobs", help="list import jobs")
+    listing.add_argument("--db", metavar="PATH")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_jobs)
+    _job_parsers(sub)
+
+
+def _import_parser(sub: Any) -> None:
     imp = sub.add_parser("import", help="apply a CSV file to the registry, row by row")
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--as", dest="account", required=True, metavar="customer:ID|reseller:ID")
@@ -48,19 +66,9 @@ def add_parsers(sub: Any) -> None:
         help="resolve against the registry and report what each row would do; change nothing",
     )
     imp.set_defaults(handler=run_import)
-    demo = sub.add_parser("demo", help="seed a registry, generate a file with defects, import it")
-    demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
-    demo.add_argument("--devices", type=int, default=200_000, metavar="N")
-    demo.add_argument("--rows", type=int, default=200_000, metavar="N")
-    demo.set_defaults(handler=run_demo)
-    worker = sub.add_parser("worker", help="run import jobs sent to ZTBULK_BROKER_URL")
-    worker.add_argument("--threads", type=int, default=2, metavar="N")
-    worker.add_argument("--spool", metavar="DIR", help="job folders shared with `import`")
-    worker.set_defaults(handler=run_worker)
-    listing = sub.add_parser("jobs", help="list import jobs")
-    listing.add_argument("--db", metavar="PATH")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=run_jobs)
+
+
+def _job_parsers(sub: Any) -> None:
     job = sub.add_parser("job", help="one import job").add_subparsers(dest="action", required=True)
     for name, handler in (("show", run_show), ("resume", run_resume), ("cancel", run_cancel)):
         p = job.add_parser(name)

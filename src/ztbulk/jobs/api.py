@@ -22,7 +22,7 @@ from ztbulk.jobs.runners import Runner, runner_for
 from ztbulk.jobs.stages import allowed_to_run
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import ANY_ROLE, RegistryService
-from ztbulk.report.model import REPORT_JSON, CheckReport
+from ztbulk.report.model import REPORT_JSON, Report
 from ztbulk.settings import Settings
 
 Say = Callable[[str], None]
@@ -31,7 +31,7 @@ Say = Callable[[str], None]
 @dataclass
 class ImportResult:
     job_id: str
-    report: CheckReport | None  # None until the job is done (--no-wait)
+    report: Report | None  # None until the job is done (--no-wait)
 
 
 def import_file(
@@ -161,5 +161,5 @@ def _alive(mark: Path) -> bool:
     return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
-def load_report(out: Path) -> CheckReport:
-    return CheckReport.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))
+def load_report(out: Path) -> Report:
+    return Report.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))

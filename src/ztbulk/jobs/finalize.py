@@ -25,8 +25,8 @@ from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.html import write_html
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.messages import QUOTING_MASK
-from ztbulk.report.model import REPORT_JSON, CheckReport
-from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, OutputWriter, render
+from ztbulk.report.model import Report
+from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, render, save_report, write_outputs
 from ztbulk.resolve.plan import PARTS
 from ztbulk.validate.rules import FIELDS, canonical_values
 
@@ -41,7 +41,7 @@ ACTION_OUTCOME = {
 }
 
 
-def finalize(ctx: Context, job_id: str) -> CheckReport:
+def finalize(ctx: Context, job_id: str) -> Report:
     """Write every output from the staged rows and the plan; mark the job done."""
     folder = JobFolder(ctx.settings.spool, job_id)
     with ctx.opener(folder.db()) as reg:
@@ -56,20 +56,15 @@ def finalize(ctx: Context, job_id: str) -> CheckReport:
     timer = Timer()
     plan = PlanRows(folder.plan, refused) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
-    with timer("finalize"), OutputWriter(out, names) as writer:
-        for batch in prefetch(staged.batches()):
-            plain, resolved = _plan_rows(batch, plan, staged.header)
-            failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
-            if resolved.height:
-                failing = merge_by_line(failing, resolved.select(failing.columns))
-            writer.write(plain, failing)
-    writer.fill(report)
+    groups = (_planned_rows(batch, plan, staged.header) for batch in prefetch(staged.batches()))
+    with timer("finalize"):
+        write_outputs(report, out, names, groups)
     report.timings.update(timer.seconds)
     if folder.apply_times.exists():
         seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
         report.timings["apply"] = round(sum(seconds), 4)
     report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
-    (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
+    save_report(report, out)  # again, with every stage's time
     write_html(report, out)
     write_summary_email(report, out, ctx.settings.mail_from)
     with ctx.opener(spec.db) as reg:
@@ -136,6 +131,18 @@ def _with_refusals(rows: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
         .then(None)
         .otherwise("device_id"),
     ).drop("refusal")
+
+
+def _planned_rows(
+    batch: Batch, plan: PlanRows | None, header: Header | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A batch of an import: its rows without codes, and every row with codes (section 3 and
+    4's, and those the plan gave codes), with their planned outcome and device."""
+    plain, resolved = _plan_rows(batch, plan, header)
+    failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
+    if resolved.height:
+        failing = merge_by_line(failing, resolved.select(failing.columns))
+    return plain, failing
 
 
 def _plan_rows(

@@ -13,10 +13,10 @@ from ztbulk.domain import Mode
 from ztbulk.ingest import Staged
 from ztbulk.jobs.folder import JobFolder
 from ztbulk.parse.header import Header
-from ztbulk.report.model import CheckReport
+from ztbulk.report.model import Report
 
 
-def save_staged(folder: JobFolder, staged: Staged, report: CheckReport) -> None:
+def save_staged(folder: JobFolder, staged: Staged, report: Report) -> None:
     header = staged.header
     data: dict[str, Any] = {
         "report": report.to_dict(),
@@ -31,9 +31,9 @@ def save_staged(folder: JobFolder, staged: Staged, report: CheckReport) -> None:
     folder.staged.write_text(json.dumps(data, default=str), encoding="utf-8")
 
 
-def load_staged(folder: JobFolder) -> tuple[CheckReport, Staged]:
+def load_staged(folder: JobFolder) -> tuple[Report, Staged]:
     data = json.loads(folder.staged.read_text(encoding="utf-8"))
-    report = CheckReport.from_dict(data["report"])
+    report = Report.from_dict(data["report"])
     head = data["header"]
     header = None
     if head is not None:

@@ -20,7 +20,7 @@ from ztbulk.jobs.folder import JobFolder, JobSpec, JobState, remove_work
 from ztbulk.jobs.staged import save_staged
 from ztbulk.registry.db import HOLD_S, Registry
 from ztbulk.registry.service import ANY_ROLE, RegistryService
-from ztbulk.report.model import CheckReport
+from ztbulk.report.model import Report
 from ztbulk.resolve import Importer, ResolveInput, batch_lines, make_plan, plan_files
 
 
@@ -125,8 +125,8 @@ def _apply(reg: Registry, folder: JobFolder, spec: JobSpec, batch: int) -> bool:
     return applied
 
 
-def _new_report(spec: JobSpec, folder: JobFolder, catalog: str) -> CheckReport:
-    return CheckReport(
+def _new_report(spec: JobSpec, folder: JobFolder, catalog: str) -> Report:
+    return Report(
         command="import",
         file=file_facts(folder.input, None, None),
         actor=spec.actor,

@@ -53,6 +53,31 @@ def seed(reg: Registry, devices: int, *, seed_value: int = 11, other_devices: in
     svc = RegistryService(reg)
     if not reg.one("SELECT count(*) FROM catalog")[0]:  # type: ignore[index]
         svc.load_catalog(Catalog.packaged())
+    customer, other, reseller, config_ids, other_config = _accounts(svc)
+    catalog = svc.catalog()
+    for n, owner, configs, s in (
+        (devices, customer, config_ids, seed_value),
+        (other_devices, other, [other_config], seed_value + 1),
+    ):
+        _insert_devices(reg, catalog, n, customer=owner, reseller=reseller, configs=configs, s=s)
+    return Seeded(
+        customer_id=customer,
+        other_customer_id=other,
+        reseller_id=reseller,
+        owner=OWNER,
+        admin=ADMIN,
+        reseller_owner=RESELLER_OWNER,
+        other_owner=OTHER_OWNER,
+        configuration_ids=config_ids,
+        default_configuration_id=config_ids[0],
+        other_configuration_id=other_config,
+        devices=devices,
+    )
+
+
+def _accounts(svc: RegistryService) -> tuple[int, int, int, list[int], int]:
+    """Two customers, a reseller the first has enabled, its users and configurations:
+    (customer, other customer, reseller, the customer's configurations, the other's)."""
     customer = svc.add_account(Actor.CUSTOMER, "Example Customer", OWNER)["id"]
     other = svc.add_account(Actor.CUSTOMER, "Other Customer", OTHER_OWNER)["id"]
     reseller = svc.add_account(Actor.RESELLER, "Example Reseller", RESELLER_OWNER)["id"]
@@ -68,38 +93,7 @@ def seed(reg: Registry, devices: int, *, seed_value: int = 11, other_devices: in
         {"name": "Other", "emm_dpc": "org.other/.Receiver", "company_name": "Other"},
         True,
     )["id"]
-    catalog = svc.catalog()
-    _insert_devices(
-        reg,
-        catalog,
-        devices,
-        customer=customer,
-        reseller=reseller,
-        configs=config_ids,
-        s=seed_value,
-    )
-    _insert_devices(
-        reg,
-        catalog,
-        other_devices,
-        customer=other,
-        reseller=reseller,
-        configs=[other_config],
-        s=seed_value + 1,
-    )
-    return Seeded(
-        customer_id=customer,
-        other_customer_id=other,
-        reseller_id=reseller,
-        owner=OWNER,
-        admin=ADMIN,
-        reseller_owner=RESELLER_OWNER,
-        other_owner=OTHER_OWNER,
-        configuration_ids=config_ids,
-        default_configuration_id=config_ids[0],
-        other_configuration_id=other_config,
-        devices=devices,
-    )
+    return customer, other, reseller, config_ids, other_config
 
 
 def device_frame(
@@ -138,6 +132,11 @@ def device_frame(
             kme=(rand(s, 4) % 100) < 30,
         )
     )
+    return _one_identifier_kind(frame, customer, reseller)
+
+
+def _one_identifier_kind(frame: pl.DataFrame, customer: int, reseller: int) -> pl.DataFrame:
+    """80% IMEI devices (a tenth of them dual-SIM), 5% MEID, the rest known by serial."""
     imei_row, meid_row = pl.col("kind") < 80, (pl.col("kind") >= 80) & (pl.col("kind") < 85)
     return frame.select(
         "id",

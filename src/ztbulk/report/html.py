@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from ztbulk.report.model import REPORT_HTML, CheckReport
+from ztbulk.report.model import REPORT_HTML, Report
 from ztbulk.report.text import one_line
 
 _COLOURS = {
@@ -43,7 +43,7 @@ def _chart(outcomes: dict[str, int]) -> str:
     return f'<svg role="img" aria-label="outcomes" width="620" height="{y}">{"".join(bars)}</svg>'
 
 
-def render_html(report: CheckReport) -> str:
+def render_html(report: Report) -> str:
     rows = "".join(
         f"<tr><td>{_text(k)}</td><td class=n>{v:,}</td></tr>"
         for k, v in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
@@ -84,7 +84,7 @@ with a warning only (such as KME_CONFLICT) was still applied.</p>
 """
 
 
-def write_html(report: CheckReport, out: Path) -> Path:
+def write_html(report: Report, out: Path) -> Path:
     path = out / REPORT_HTML
     path.write_text(render_html(report), encoding="utf-8")
     return path

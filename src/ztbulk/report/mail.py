@@ -18,11 +18,11 @@ from urllib.parse import urlparse
 
 from ztbulk.errors import TransientError
 from ztbulk.report.html import render_html
-from ztbulk.report.model import REPORT_JSON, SUMMARY_EML, CheckReport
+from ztbulk.report.model import REPORT_JSON, SUMMARY_EML, Report
 from ztbulk.report.text import one_line
 
 
-def build_message(report: CheckReport, sender: str = "ztbulk@localhost") -> EmailMessage:
+def build_message(report: Report, sender: str = "ztbulk@localhost") -> EmailMessage:
     job = report.job or {}
     name = one_line(report.file.name)  # data from the user: never a header break (issue 14)
     msg = EmailMessage()
@@ -49,7 +49,7 @@ def build_message(report: CheckReport, sender: str = "ztbulk@localhost") -> Emai
     return msg
 
 
-def write_summary_email(report: CheckReport, out: Path, sender: str) -> Path:
+def write_summary_email(report: Report, out: Path, sender: str) -> Path:
     path = out / SUMMARY_EML
     path.write_bytes(bytes(build_message(report, sender)))
     return path
@@ -64,7 +64,7 @@ def send_saved(out: Path, url: str) -> None:
 
 def note_mail_failure(out: Path, why: str) -> None:
     """Record in report.json that the e-mail was not sent (the job itself is done)."""
-    report = CheckReport.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))
+    report = Report.from_dict(json.loads((out / REPORT_JSON).read_text(encoding="utf-8")))
     report.mail_error = (
         f"The summary e-mail could not be sent ({one_line(why)}); it is saved as {SUMMARY_EML}."
     )

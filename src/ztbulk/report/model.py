@@ -39,7 +39,7 @@ class Failure:
 
 
 @dataclass
-class CheckReport:
+class Report:
     command: str
     file: FileFacts
     actor: str
@@ -60,7 +60,7 @@ class CheckReport:
     mail_error: str | None = None  # the summary e-mail could not be sent (the job is done)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         """The inverse of `to_dict` (derived keys dropped)."""
         known = {k: v for k, v in data.items() if k not in ("exit_code", "outputs")}
         known["file"] = FileFacts(**known["file"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.frames import merge_by_line
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, messages
-from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, CheckReport, Failure
+from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, REPORT_JSON, Failure, Report
 
 OUTCOMES_SCHEMA = pa.schema(
     [
@@ -162,7 +163,7 @@ class OutputWriter(Closing):
             self._writing.result()  # raises the writer's error, if any
             self._writing = None
 
-    def fill(self, report: CheckReport) -> None:
+    def fill(self, report: Report) -> None:
         """Copy the tallies into the report."""
         report.outcomes = dict(self.outcomes)
         report.codes = {c.value: self.codes[c.value] for c in ROW_CODES if self.codes[c.value]}
@@ -176,3 +177,20 @@ class OutputWriter(Closing):
                 self._writer.shutdown()
                 self._parquet.close()
                 self._errors.close()
+
+
+def write_outputs(
+    report: Report, out: Path, names: list[str], groups: Iterable[tuple[pl.DataFrame, pl.DataFrame]]
+) -> None:
+    """outcomes.parquet, errors.csv and the report's tallies, a group of rows at a time (check's
+    and import's alike): each group is (rows without codes, rows with codes), as `write` takes
+    them; then report.json."""
+    with OutputWriter(out, names) as writer:
+        for plain, failing in groups:
+            writer.write(plain, failing)
+    writer.fill(report)
+    save_report(report, out)
+
+
+def save_report(report: Report, out: Path) -> None:
+    (out / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")
