@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+Engine = Literal["native", "reference"]
+
+
+def _engine_from_env() -> Engine:
+    return "reference" if os.environ.get("ZTBULK_ENGINE") == "reference" else "native"
+
 
 MIB = 1024 * 1024
 
@@ -20,5 +29,8 @@ class ParseConfig:
     max_record_bytes: int = MIB
     # A header line longer than this is HEADER_TOO_LONG (no zero-touch header comes close).
     max_header_bytes: int = 64 * 1024
+    # "native": the Rust core (ztbulk._core) parses and judges each chunk: the product path.
+    # "reference": the Polars parse + validate it is differentially tested against.
+    engine: Engine = field(default_factory=_engine_from_env)
     # Files larger than this are refused whole (FILE_TOO_LARGE); None means no limit.
     max_bytes: int | None = None
