@@ -30,6 +30,7 @@ from ztbulk.report.model import FileFacts, Report
 from ztbulk.report.outputs import RENDERED, render
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
+from ztbulk.validate.native import native_batches
 from ztbulk.validate.rules import FIELDS
 
 # Ingest batches the output writers take at a time (about 500k rows): Polars works a few
@@ -144,9 +145,10 @@ class Ingest:
         finder = DuplicateFinder(self.work, header.columns)
         total = max(source.stream.stat().st_size, 1)
         with self.timer("parse_validate"):
-            for raw in prefetch(RecordReader(source.stream, header, self.config)):
-                report.blank += raw.blank
-                failing, valid = validate_batch(raw.frame, rules)
+            for failing, valid, blank, bytes_read in prefetch(
+                _judged(source.stream, header, rules, self.config)
+            ):
+                report.blank += blank
                 failing_part = self.work / f"failing-{len(staged.parts):06d}.parquet"
                 render(failing).select(*RENDERED, "mask", FIELDS).write_parquet(
                     failing_part, compression="lz4", statistics=False
@@ -154,7 +156,7 @@ class Ingest:
                 staged.parts.append((failing_part, finder.add(valid)))
                 report.rows += failing.height + valid.height
                 if self.progress:
-                    self.progress(raw.bytes_read, total, report.rows)
+                    self.progress(bytes_read, total, report.rows)
         with self.timer("duplicates"):
             staged.duplicates = finder.finish()
 
@@ -222,6 +224,21 @@ def _changed(report: Report, before: FileState, after: FileState | None) -> Stag
     )
     report.rows = report.blank = 0  # what was counted belongs to no one version of the file
     return Staged(None)
+
+
+# One chunk judged: failing rows, valid rows, blank records, bytes of the stream read.
+Judged = tuple[pl.DataFrame, pl.DataFrame, int, int]
+
+
+def _judged(path: Path, header: Header, rules: Rules, config: ParseConfig) -> Iterator[Judged]:
+    """Every chunk's verdicts, from the engine `config` names (both give the same frames)."""
+    if config.engine == "native":
+        for b in native_batches(path, header, rules, config):
+            yield b.failing, b.valid, b.blank, b.bytes_read
+        return
+    for raw in RecordReader(path, header, config):
+        failing, valid = validate_batch(raw.frame, rules)
+        yield failing, valid, raw.blank, raw.bytes_read
 
 
 def _header(source: Source, actor: Actor, config: ParseConfig) -> Header:

@@ -12,7 +12,8 @@ after this (60000); `ZTBULK_MAINTENANCE_CHANCE` Redis commands per million that 
 workers' messages (50000); `ZTBULK_DUCKDB_MEMORY` DuckDB's memory cap (DuckDB's default);
 `ZTBULK_SMTP_URL` send summary.eml (unset: written only); `ZTBULK_MAIL_FROM` its sender
 (ztbulk@localhost); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import and resume
-(`FILE_TOO_LARGE`; no limit).
+(`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
+(native: the Rust core).
 """
 
 from __future__ import annotations
@@ -73,9 +74,7 @@ class Settings:
             raw = environ.get(PREFIX + f.name.upper(), "").strip()
             if raw and f.name != "parse":
                 values[f.name] = _parse(f.name, raw, f.type)
-        limit = environ.get(PREFIX + "MAX_FILE_BYTES", "").strip()
-        if limit:
-            values["parse"] = ParseConfig(max_bytes=_number("MAX_FILE_BYTES", limit))
+        values["parse"] = _parse_config(environ)
         return cls(**values)
 
     def with_options(self, **options: Any) -> Settings:
@@ -89,6 +88,19 @@ class Settings:
     @property
     def distributed(self) -> bool:
         return self.broker_url is not None
+
+
+def _parse_config(environ: Mapping[str, str]) -> ParseConfig:
+    """The parse stage's settings: the byte limit, and the engine (the Rust core unless
+    ZTBULK_ENGINE=reference)."""
+    limit = environ.get(PREFIX + "MAX_FILE_BYTES", "").strip()
+    engine = environ.get(PREFIX + "ENGINE", "").strip() or "native"
+    if engine not in ("native", "reference"):
+        raise UsageError(f"ZTBULK_ENGINE={engine!r} is not native or reference.")
+    return ParseConfig(
+        max_bytes=_number("MAX_FILE_BYTES", limit) if limit else None,
+        engine="native" if engine == "native" else "reference",
+    )
 
 
 def _parse(name: str, raw: str, kind: object) -> object:

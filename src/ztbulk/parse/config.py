@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Engine = Literal["native", "reference"]
 
 MIB = 1024 * 1024
 
@@ -20,5 +23,9 @@ class ParseConfig:
     max_record_bytes: int = MIB
     # A header line longer than this is HEADER_TOO_LONG (no zero-touch header comes close).
     max_header_bytes: int = 64 * 1024
+    # "native": the Rust core (ztbulk._core) parses and judges each chunk: the product path.
+    # "reference": the Polars parse + validate it is differentially tested against.
+    # (ZTBULK_ENGINE=reference picks it from the command line: `Settings.from_env`.)
+    engine: Engine = "native"
     # Files larger than this are refused whole (FILE_TOO_LARGE); None means no limit.
     max_bytes: int | None = None

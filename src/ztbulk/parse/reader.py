@@ -19,11 +19,13 @@ How a chunk is read, and why:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -76,42 +78,63 @@ class RecordReader:
         self.names = field_names(header.width)
 
     def __iter__(self) -> Iterator[RawBatch]:
-        line_no = 1 + self.header.lines
-        carry = b""
-        keep = self.config.max_record_bytes + 1  # bytes of a too-long line worth keeping
-        skipping = False  # inside a too-long line, dropping bytes up to its line end
-        with self.path.open("rb") as f:
-            f.seek(self.header.data_offset)
-            offset = self.header.data_offset
-            while True:
-                block = f.read(self.config.chunk_bytes)
-                final = not block
-                dropped = 0
-                if skipping and not final:
-                    block, dropped, skipping = _skip_to_line_end(block)
-                buf = carry + block
-                if not final:
-                    cut = buf.rfind(b"\n") + 1
-                    if cut == 0:  # one line longer than a chunk: read on, but keep little
-                        if len(buf) > keep:
-                            dropped += len(buf) - keep
-                            buf, skipping = buf[:keep], True
-                        carry = buf
-                        offset += dropped
-                        continue
-                    buf, carry = buf[:cut], buf[cut:]
-                else:
-                    carry = b""
-                offset += dropped
-                if buf:
-                    frame, used_lines, used_bytes = _Chunk(buf, line_no, self, final).parse()
-                    carry = buf[used_bytes:] + carry
-                    line_no += used_lines
-                    offset += used_bytes
-                    blank = int((frame["kind"] == BLANK).sum())
-                    yield RawBatch(frame, blank, offset)
-                if final and not carry:
-                    return
+        for (frame, blank), offset in chunks(self.path, self.header, self.config, self._parse):
+            yield RawBatch(frame, blank, offset)
+
+    def _parse(
+        self, buf: bytes, first_line: int, final: bool
+    ) -> tuple[tuple[pl.DataFrame, int], int, int]:
+        frame, used_lines, used_bytes = _Chunk(buf, first_line, self, final).parse()
+        return (frame, int((frame["kind"] == BLANK).sum())), used_lines, used_bytes
+
+
+T = TypeVar("T")
+# parse(chunk bytes, first line number, last chunk) -> (result, lines used, bytes used)
+ChunkParser = Callable[[bytes, int, bool], tuple[T, int, int]]
+
+
+def chunks(
+    path: Path, header: Header, config: ParseConfig, parse: ChunkParser[T]
+) -> Iterator[tuple[T, int]]:
+    """Feed the data lines of `path` to `parse` a chunk of whole lines at a time; yield each
+    result with the bytes of the stream consumed so far. Lines a chunk leaves unused (a
+    quoted record still open) start the next one; of a line longer than the record limit only
+    its first `max_record_bytes + 1` bytes are kept, which is enough to see it is too long."""
+    line_no = 1 + header.lines
+    carry = b""
+    keep = config.max_record_bytes + 1  # bytes of a too-long line worth keeping
+    skipping = False  # inside a too-long line, dropping bytes up to its line end
+    with path.open("rb") as f:
+        f.seek(header.data_offset)
+        offset = header.data_offset
+        while True:
+            block = f.read(config.chunk_bytes)
+            final = not block
+            dropped = 0
+            if skipping and not final:
+                block, dropped, skipping = _skip_to_line_end(block)
+            buf = carry + block
+            if not final:
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:  # one line longer than a chunk: read on, but keep little
+                    if len(buf) > keep:
+                        dropped += len(buf) - keep
+                        buf, skipping = buf[:keep], True
+                    carry = buf
+                    offset += dropped
+                    continue
+                buf, carry = buf[:cut], buf[cut:]
+            else:
+                carry = b""
+            offset += dropped
+            if buf:
+                result, used_lines, used_bytes = parse(buf, line_no, final)
+                carry = buf[used_bytes:] + carry
+                line_no += used_lines
+                offset += used_bytes
+                yield result, offset
+            if final and not carry:
+                return
 
 
 def _skip_to_line_end(block: bytes) -> tuple[bytes, int, bool]:
@@ -162,35 +185,47 @@ class _Chunk:
     # -- physical lines ---------------------------------------------------------------
 
     def _lines(self) -> tuple[pl.Series, set[int]]:
-        """The chunk's physical lines (CR of CRLF removed) and the indexes of invalid UTF-8."""
+        """The chunk's physical lines (CR of CRLF removed) and the indexes of invalid UTF-8.
+
+        Whether the chunk is valid UTF-8 is decided here, once, for every later Polars read
+        of it (`lossy`): deciding it from whether one read failed left the field read strict
+        on a chunk that holds invalid bytes but was split in Python (a chunk holding the
+        separator byte, or lines Polars counted otherwise), which then crashed with
+        "invalid utf-8 sequence"."""
+        self.lossy = not _is_utf8(self.data)
+        bad = self._invalid_lines() if self.lossy else set()
         expected = self.data.count(b"\n") + (0 if self.data.endswith(b"\n") else 1)
-        bad: set[int] = set()
         if _LINE_SEPARATOR.encode() not in self.data:
-            try:
-                lines = self._polars_lines("utf8")
-            except pl.exceptions.ComputeError:
-                bad = self._invalid_lines()
-                self.lossy = True
-                lines = self._polars_lines("utf8-lossy")
+            lines = self._polars_lines("utf8-lossy" if self.lossy else "utf8")
             if lines.len() == expected:
                 return lines, bad
         # Fallback (a chunk holding the separator byte): split in Python.
         text = self.data.decode("utf-8", "replace").split("\n")
         if self.data.endswith(b"\n"):
             text.pop()
-        bad = self._invalid_lines()
         return pl.Series("t", [t.removesuffix("\r") for t in text], pl.String), bad
 
+    def _polars_input(self) -> bytes:
+        """The chunk for Polars, which drops a BOM at the start of its input: a chunk that
+        starts with one (U+FEFF at the start of a data line) gets an empty line first, which
+        the callers slice off again."""
+        return b"\n" + self.data if self.data.startswith(codecs.BOM_UTF8) else self.data
+
+    def _from_polars(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.slice(1) if self.data.startswith(codecs.BOM_UTF8) else frame
+
     def _polars_lines(self, encoding: str) -> pl.Series:
-        return pl.read_csv(
-            self.data,
-            has_header=False,
-            separator=_LINE_SEPARATOR,
-            quote_char=None,
-            schema={"t": pl.String},
-            truncate_ragged_lines=True,
-            empty_string_is_null=False,
-            encoding=encoding,
+        return self._from_polars(
+            pl.read_csv(
+                self._polars_input(),
+                has_header=False,
+                separator=_LINE_SEPARATOR,
+                quote_char=None,
+                schema={"t": pl.String},
+                truncate_ragged_lines=True,
+                empty_string_is_null=False,
+                encoding=encoding,
+            )
         ).to_series()
 
     def _invalid_lines(self) -> set[int]:
@@ -279,17 +314,19 @@ class _Chunk:
         ).hstack(fields)
 
     def _polars_fields(self) -> pl.DataFrame:
-        return pl.read_csv(
-            self.data,
-            has_header=False,
-            separator=self.delim,
-            quote_char=None,
-            schema={name: pl.String for name in field_names(self.width)},
-            truncate_ragged_lines=True,
-            missing_columns="insert",
-            extra_columns="ignore",
-            empty_string_is_null=False,
-            encoding="utf8-lossy" if self.lossy else "utf8",
+        return self._from_polars(
+            pl.read_csv(
+                self._polars_input(),
+                has_header=False,
+                separator=self.delim,
+                quote_char=None,
+                schema={name: pl.String for name in field_names(self.width)},
+                truncate_ragged_lines=True,
+                missing_columns="insert",
+                extra_columns="ignore",
+                empty_string_is_null=False,
+                encoding="utf8-lossy" if self.lossy else "utf8",
+            )
         )
 
     # -- quoted lines that are whole, well-formed records: Polars, in bulk ---------------
@@ -306,7 +343,11 @@ class _Chunk:
         field = f'(?:[^"{d}\\x00\\r]*|"(?:[^"\\x00\\r]|"")*")'
         record = f"^{field}(?:{d}{field}){{{self.width - 1}}}$"
         candidates = [i for i in specials if i not in bad]
-        ok = lines.gather(candidates).str.contains(record).to_list() if candidates else []
+        # A U+FEFF first in Polars' input would be dropped as a BOM: such lines go to csv.
+        shape = lines.gather(candidates).str.contains(record) & ~lines.gather(
+            candidates
+        ).str.starts_with("\ufeff")
+        ok = shape.to_list() if candidates else []
         simple = {i for i, good in zip(candidates, ok, strict=True) if good}
         return sorted(simple), [i for i in specials if i not in simple]
 
@@ -444,6 +485,14 @@ def _scatter(frame: pl.DataFrame, changed: pl.DataFrame) -> pl.DataFrame:
         frame.get_column(name).clone().scatter(index, changed[name]) for name in changed.columns[1:]
     ]
     return frame.with_columns(new)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _class_char(char: str) -> str:
