@@ -91,6 +91,13 @@ def planned(path: Path, actor: str, account_id: int, user: str, db: Path, spool:
     return job
 
 
+def planned_unclaim(tmp_path: Path, db: Path, s: Seeded) -> tuple[str, Path]:
+    """A planned job of the customer's admin unclaiming three of its devices; its spool."""
+    src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
+    spool = tmp_path / "spool"
+    return planned(src, "customer", s.customer_id, ADMIN, db, spool), spool
+
+
 def move_to_other_customer(db: Path, s: Seeded, device: dict[str, object], tmp: Path) -> None:
     """What other accounts do meanwhile: the reseller unclaims the device, and claims it for
     the other customer (who has enabled the reseller)."""
@@ -361,9 +368,7 @@ def test_a_user_removed_since_submitting_cannot_resume(
     tmp_path: Path, env: tuple[Path, Seeded]
 ) -> None:
     db, s = env
-    src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
-    spool = tmp_path / "spool"
-    job = planned(src, "customer", s.customer_id, ADMIN, db, spool)
+    job, spool = planned_unclaim(tmp_path, db, s)
     with Registry.open(db) as reg:
         svc = RegistryService(reg)
         svc.remove_user(svc.principal(OWNER), ADMIN)
@@ -377,9 +382,7 @@ def test_staged_paths_outside_the_job_folder_are_refused(
     tmp_path: Path, env: tuple[Path, Seeded]
 ) -> None:
     db, s = env
-    src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
-    spool = tmp_path / "spool"
-    job = planned(src, "customer", s.customer_id, ADMIN, db, spool)
+    job, spool = planned_unclaim(tmp_path, db, s)
     staged = JobFolder(spool, job).staged
     data = json.loads(staged.read_text(encoding="utf-8"))
     elsewhere = tmp_path / "elsewhere.parquet"
