@@ -410,7 +410,7 @@ def test_redelivered_batch_changes_nothing_and_resume_matches(
             # The embedded runner's context: the registry it holds.
             ctx = Context(replace(small, spool=spool), lambda _db: nullcontext(reg))
             batches = stages.plan(ctx, submitted.job_id)
-            assert len(batches) == 4
+            assert batches is not None and len(batches) == 4
             for batch in batches[:stop_after]:
                 job = submitted.job_id
                 assert stages.apply_from(ctx, job, batch, hold_s=0)[0] == [batch]

@@ -29,6 +29,7 @@ from ztbulk.jobs import ImportResult, import_file, ledger, resume_job, stages
 from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, exclusive
 from ztbulk.registry.db import Registry
+from ztbulk.registry.schema import MIGRATIONS
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
 from ztbulk.registry.service import RegistryService
 from ztbulk.settings import Settings
@@ -299,8 +300,8 @@ def test_a_job_id_that_is_not_one_is_refused(tmp_path: Path, env: tuple[Path, Se
 
 def test_a_hand_written_job_folder_is_not_run(tmp_path: Path, env: tuple[Path, Seeded]) -> None:
     """A folder with a well-formed id, naming an unknown user and another account's id, and
-    a file unclaiming that account's devices: the ledger never knew it, so nothing runs (its
-    folder is removed as an unfinished submit's), and no device changes."""
+    a file unclaiming that account's devices: the ledger never knew it, so nothing runs, and
+    no device changes."""
     db, s = env
     spool = tmp_path / "spool"
     folder = JobFolder(spool, "20261202-141500-0a1b2c3d")
@@ -313,9 +314,8 @@ def test_a_hand_written_job_folder_is_not_run(tmp_path: Path, env: tuple[Path, S
             "created_at": "now"}  # fmt: skip
     folder.spec_file.write_text(json.dumps(spec), encoding="utf-8")
     before = table(db)
-    with pytest.raises(UsageError, match="stopped while it was being submitted"):
+    with pytest.raises(UsageError, match=f"No job {folder.id}"):
         resume_job(folder.id, db=db, spool=spool)
-    assert not folder.dir.exists()
     assert table(db).equals(before)
     with Registry.open(db) as reg:
         assert ledger.list_jobs(reg) == []
@@ -414,13 +414,19 @@ def test_an_input_that_cannot_be_read_leaves_no_job_behind(
 def test_a_submit_killed_before_the_ledger_knew_it_is_cleaned_by_resume(
     tmp_path: Path, env: tuple[Path, Seeded]
 ) -> None:
-    """The folder of a killed submit (input, no ledger row, no job.json) is recognised and
-    removed; one whose submit is still running (it holds the submit lock) is left alone."""
+    """The folder of a killed submit (it names this registry, holds half an input, and the
+    ledger has no row for it) is recognised and removed; one whose submit is still running
+    (it holds the submit lock) is left alone, and so is one naming another registry."""
     db, _ = env
     spool = tmp_path / "spool"
     folder = JobFolder(spool, "20261202-141500-0a1b2c3d")
     folder.dir.mkdir(parents=True)
     (folder.dir / "input.csv").write_text("half a file", encoding="utf-8")
+    folder.registry_file.write_text(str(tmp_path / "other.duckdb"), encoding="utf-8")
+    with pytest.raises(UsageError, match="No job"):
+        resume_job(folder.id, db=db, spool=spool)
+    assert folder.dir.exists()  # another registry's, maybe
+    folder.registry_file.write_text(str(db.resolve()), encoding="utf-8")
     with exclusive(folder, "submit") as held:
         assert held
         with pytest.raises(UsageError, match="No job"):
@@ -465,3 +471,81 @@ def test_import_refuses_what_is_not_a_plain_file_and_leaves_no_job(
     assert caught.value.exit_code == 2 and not spool.exists()
     with Registry.open(db) as reg:
         assert ledger.list_jobs(reg) == []
+
+
+# -- what a review of the change found -----------------------------------------------------
+
+
+def test_a_plan_message_that_comes_again_does_not_plan_a_job_again(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    """Dramatiq delivers at least once: a plan message of a job already planned (here done)
+    changes nothing, instead of re-deciding its rows against a registry that has moved."""
+    db, s = env
+    src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 3), 0), "a.csv")
+    done = import_file(src, actor="customer", account_id=s.customer_id, user=ADMIN, db=db)
+    before = outcomes(done)
+    spool = tmp_path / "ztbulk-jobs"
+    with Registry.open(db) as reg:
+        ctx = Context(Settings(spool=spool), lambda _db: nullcontext(reg))
+        assert stages.plan(ctx, done.job_id) is None
+        assert ledger.job_row(reg, done.job_id)["state"] == "done"
+    assert outcomes(done).equals(before)
+
+
+def test_a_plan_edited_to_create_a_device_with_a_taken_id_is_refused(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    db, s = env
+    new = f"IMEI,490154203237518,,SM-A155M,Samsung,ZERO_TOUCH,{s.customer_id}"
+    src = write(tmp_path, OWNER_HEADER, [new], "claim.csv")
+    spool = tmp_path / "spool"
+    job = planned(src, "reseller", s.reseller_id, RESELLER_OWNER, db, spool)
+    theirs = int(str(mine(db, s.other_customer_id, 1)["id"][0]))
+    [part] = list((JobFolder(spool, job).plan).glob("*.parquet"))
+    pl.read_parquet(part).with_columns(device_id=pl.lit(theirs, pl.Int64)).write_parquet(part)
+    before = table(db)
+    got = outcomes(resume_job(job, db=db, spool=spool))
+    assert got["codes"].to_list() == [["DEVICE_CHANGED"]]
+    assert table(db).equals(before)
+
+
+def test_a_worker_never_writes_ztbulk_tables_into_a_file_a_folder_names(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    with pytest.raises(UsageError, match="not a ztbulk registry"):
+        Registry.open(other, migrate=False)
+    with duckdb.connect(str(other)) as con:
+        assert con.sql("SELECT count(*) FROM information_schema.tables").fetchall() == [(0,)]
+
+
+def test_a_registry_holding_twins_says_so_instead_of_failing_to_upgrade(tmp_path: Path) -> None:
+    """Twins older ztbulk could create block the version that refuses them: the user is told
+    what to do, in one sentence, not given a constraint traceback."""
+    db = tmp_path / "v2.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for version in (1, 2):
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        con.execute(
+            "INSERT INTO devices (id, imei, manufacturer) VALUES (1, '490154203237518', 'x'), "
+            "(2, '490154203237518', 'x')"
+        )
+    with pytest.raises(UsageError, match="holds twin devices"):
+        Registry.open(db)
+
+
+def test_a_dry_run_leaves_unnumbered_devices_as_they_are(
+    tmp_path: Path, env: tuple[Path, Seeded]
+) -> None:
+    db, s = env
+    d = mine(db, s.customer_id, 1).row(0, named=True)
+    with Registry.open(db) as reg:  # as a writer that does not number identifiers leaves it
+        reg.con.execute("UPDATE devices SET imei_n = NULL WHERE id = ?", [d["id"]])
+    src = write(tmp_path, OWNER_HEADER, rows(mine(db, s.customer_id, 1), 0), "a.csv")
+    before = table(db)
+    dry = import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, db=db,
+                      dry_run=True)  # fmt: skip
+    assert outcomes(dry)["outcome"].to_list() == ["unclaimed"]  # resolved all the same
+    assert table(db).equals(before)

@@ -45,8 +45,12 @@ _AS_SEEN = """d.customer_id IS NOT DISTINCT FROM p.d_customer
     AND d.configuration_id IS NOT DISTINCT FROM p.d_config"""
 _LINKED = """EXISTS (SELECT 1 FROM customer_resellers l WHERE l.customer_id = p.target
     AND l.reseller_id = $account AND l.enabled)"""
-# A device to create that some device now carries an identifier of (resolve's matching).
+# A device to create that some device now carries an identifier of (resolve's matching), or
+# whose id (taken from the sequence at planning) a device holds: a plan edited by hand.
 _TWINS = f"""(
+    SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.id = p.device_id
+    WHERE p.action = {A["CREATE"]}
+    UNION ALL
     SELECT p.line FROM {_BATCH} p SEMI JOIN devices t ON t.imei = p.key
     WHERE p.action = {A["CREATE"]} AND p.kind = 'IMEI'
     UNION ALL

@@ -113,6 +113,8 @@ def _plan(actors: Actors, job_id: str) -> None:
         return
     except JobCancelledError:
         return
+    if batches is None:  # planned already: this message came again
+        return
     ctx.say(f"job {job_id}: {len(batches)} batch(es) to apply")
     for batch in batches:
         actors.apply.send(job_id, batch)
@@ -139,7 +141,11 @@ def _finalize(actors: Actors, job_id: str) -> None:
     # job's finalize lock, the others end here (a dead holder's lock is released with its
     # process, and its own message comes back after the heartbeat timeout).
     with exclusive(folder, "finalize") as mine:
-        if not mine or folder.state() == JobState.DONE:
+        if not mine:
+            return
+        with ctx.opener(folder.db()) as reg:  # the ledger decides, not the folder's mirror
+            state = ledger.job_row(reg, job_id)["state"]
+        if state in (JobState.DONE, JobState.CANCELLED):
             return
         ctx.say(f"job {job_id}: writing the reports")
         report = finalize.finalize(ctx, job_id)

@@ -17,7 +17,7 @@ from ztbulk.domain import Actor
 from ztbulk.errors import BrokerError, JobWaitingError, UsageError
 from ztbulk.ingest import plain_file_state
 from ztbulk.jobs import ledger
-from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_locator
+from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_spec
 from ztbulk.jobs.runners import Runner, runner_for
 from ztbulk.jobs.stages import allowed_to_run
 from ztbulk.registry.db import Registry
@@ -84,10 +84,10 @@ def resume_job(
                 "knew it: nothing was applied, and its folder is removed. Import the file again."
             )
         spec = allowed_to_run(reg, folder)  # from the ledger, rights checked again
-        write_locator(folder, spec)  # a kill may have come before it was written
+        write_spec(folder, spec)  # a kill may have come before it was written (for people)
         done = ledger.job_row(reg, job_id)["state"] == JobState.DONE
         earlier = ledger.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
-        if not done and not runner.background and earlier is not None:
+        if not done and not runner.background and earlier is not None and not spec.dry_run:
             raise JobWaitingError(job_id, earlier)
         folder.write_state(ledger.job_row(reg, job_id)["state"])  # clears a "failed"
         ledger.record_failure(reg, job_id, None)

@@ -130,14 +130,16 @@ class JobFolder:
         path = self.dir / "error.txt"
         return path.read_text(encoding="utf-8") if path.exists() else "unknown error"
 
+    registry_file = property(lambda self: self.dir / "registry.txt")
+
     def db(self) -> str:
-        """The registry whose ledger holds this job: all a worker takes from job.json."""
-        if not self.spec_file.exists():
+        """The registry whose ledger holds this job (`registry.txt`, written first by submit):
+        all a worker takes from the folder, and it opens that registry only if it is one of
+        this version already (`registry.db.open_when_free`), never migrating another file."""
+        if not self.registry_file.exists():
             raise UsageError(f"No job folder at {self.dir}; check the job id and ZTBULK_SPOOL.")
-        db = json.loads(self.spec_file.read_text(encoding="utf-8")).get("db")
-        if not isinstance(db, str):
-            raise UsageError(f"{self.spec_file} names no registry; resume the job with --db.")
-        return db
+        locator: Path = self.registry_file
+        return locator.read_text(encoding="utf-8")
 
     def inside(self, path: str | Path) -> Path:
         """`path` if it lies inside the job folder: the folder's files are data, never a way
@@ -153,8 +155,8 @@ def private_dir(path: Path) -> None:
     path.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
 
 
-def write_locator(folder: JobFolder, spec: JobSpec) -> None:
-    """job.json: where the job's registry is (for workers), and what it is (for people)."""
+def write_spec(folder: JobFolder, spec: JobSpec) -> None:
+    """job.json: what the job is, for people (nothing reads it back)."""
     tmp = folder.spec_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(spec), indent=2), encoding="utf-8")
     tmp.replace(folder.spec_file)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.domain import Actor
-from ztbulk.errors import InputError, UsageError
+from ztbulk.errors import InputError, InternalError, UsageError
 from ztbulk.jobs.folder import (
     PRIVATE,
     UNFINISHED,
@@ -28,7 +28,7 @@ from ztbulk.jobs.folder import (
     JobState,
     exclusive,
     private_dir,
-    write_locator,
+    write_spec,
 )
 from ztbulk.parse.source import file_sha256
 from ztbulk.registry.db import Registry
@@ -70,15 +70,20 @@ def submit(
 ) -> JobSpec:
     """Spool the input, record its size and sha256, and create the job in the ledger.
 
-    The folder is made first and holds the submit lock until job.json is written, which comes
-    after the ledger row: an error on the way removes the folder, and a folder a kill left
-    without its ledger row is recognised by `clean_orphan` (nobody holds its lock)."""
+    The folder is made first, holds the submit lock throughout and names its registry
+    (`registry.txt`) before anything else; job.json comes after the ledger row. An error on
+    the way removes the folder, and a folder a kill left without its ledger row is recognised
+    by `clean_orphan` (it names this registry, which does not know it, and nobody holds its
+    lock)."""
     job_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     folder = JobFolder(root, job_id)
     private_dir(root)
     folder.dir.mkdir(mode=PRIVATE)
     try:
-        with exclusive(folder, "submit"):
+        with exclusive(folder, "submit") as mine:
+            if not mine:  # a resume of the same id is cleaning it (ids are random: a bug)
+                raise InternalError(f"Job folder {folder.dir} is being removed by another process.")
+            folder.registry_file.write_text(str(reg.path.resolve()), encoding="utf-8")
             size, sha256 = _spool(path, folder.input)
             spec = JobSpec(
                 id=job_id, actor=actor.value, account_id=account_id, user=user,
@@ -87,7 +92,7 @@ def submit(
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"), dry_run=dry_run,
             )  # fmt: skip
             _record(reg, spec, folder)
-            write_locator(folder, spec)
+            write_spec(folder, spec)
     except BaseException:
         shutil.rmtree(folder.dir, ignore_errors=True)
         raise
@@ -120,12 +125,13 @@ def _record(reg: Registry, spec: JobSpec, folder: JobFolder) -> None:
 
 def clean_orphan(reg: Registry, folder: JobFolder) -> bool:
     """Remove the folder of a submit stopped before the ledger knew the job (killed: an
-    error removes its own); True if it was one. A folder whose submit is still running holds
-    the submit lock; one a finished submit made has job.json, naming its registry."""
+    error removes its own); True if it was one. Only a folder that names this registry is
+    judged (any other may be another registry's job), and one whose submit is still running
+    holds the submit lock."""
     if reg.one("SELECT 1 FROM jobs WHERE id = ?", [folder.id]) or not folder.dir.is_dir():
         return False
-    if folder.spec_file.exists() and Path(folder.db()).resolve() != reg.path.resolve():
-        return False  # another registry's job
+    if not folder.registry_file.exists() or Path(folder.db()).resolve() != reg.path.resolve():
+        return False  # not this registry's to judge
     with exclusive(folder, "submit") as mine:
         if not mine:
             return False
@@ -160,9 +166,8 @@ def set_state(
     reg: Registry, job_id: str, state: str, folder: JobFolder | None = None, **fields: Any
 ) -> None:
     """Record the state in the ledger, and in the job folder for watchers (a waiting
-    `import` reads it there, as a worker may be holding the registry)."""
-    if folder is not None:
-        folder.write_state(state)
+    `import` reads it there, as a worker may be holding the registry). The ledger first: the
+    folder's copy never runs ahead of it."""
     sets = ", ".join(f"{k} = ?" for k in fields)
     with reg.transaction() as con:
         extra = f", {sets}" if sets else ""
@@ -170,6 +175,8 @@ def set_state(
             f"UPDATE jobs SET state = ?, updated_at = now(){extra} WHERE id = ?",
             [state, *fields.values(), job_id],
         )
+    if folder is not None:
+        folder.write_state(state)
 
 
 def record_failure(reg: Registry, job_id: str, why: str | None) -> None:

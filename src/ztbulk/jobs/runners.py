@@ -189,7 +189,9 @@ def serve(settings: Settings, threads: int) -> None:
     broker.add_middleware(actors.Holding(settings.spool))
     actors.declare(broker)
     memory = settings.duckdb_memory
-    actors.install(Context(settings, lambda db: open_when_free(db, memory), _say_with_pid))
+    # A job folder names its registry: a worker opens it only if it is a registry already.
+    opener = lambda db: open_when_free(db, memory, migrate=False)  # noqa: E731
+    actors.install(Context(settings, opener, _say_with_pid))
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=500)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

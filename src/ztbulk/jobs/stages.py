@@ -24,8 +24,10 @@ from ztbulk.report.model import Report
 from ztbulk.resolve import Importer, ResolveInput, batch_lines, make_plan, plan_files
 
 
-def plan(ctx: Context, job_id: str) -> list[int]:
-    """Ingest the spooled file, resolve it, persist the plan; return the batches to apply.
+def plan(ctx: Context, job_id: str) -> list[int] | None:
+    """Ingest the spooled file, resolve it, persist the plan; return the batches to apply
+    (None: the job was planned already, and a plan message came again: Dramatiq delivers at
+    least once, and planning again would re-decide rows against a registry that moved).
 
     The registry is held only to read the catalogue and to resolve: parsing and checking,
     the long part, run without it, so other processes can use it meanwhile.
@@ -34,6 +36,8 @@ def plan(ctx: Context, job_id: str) -> list[int]:
     timer = Timer()
     with ctx.opener(folder.db()) as reg:
         spec = allowed_to_run(reg, folder)
+        if ledger.job_row(reg, job_id)["state"] != JobState.SUBMITTED:
+            return None
         earlier = ledger.first_unfinished(reg, spec.who, spec.account_id, before=job_id)
         if earlier is not None and not spec.dry_run:  # a dry run changes nothing: no turn
             raise JobWaitingError(job_id, earlier)
@@ -80,7 +84,10 @@ def _resolve(
     staged.duplicates.select("line").write_parquet(leave_out)
     rows = ResolveInput([valid for _, valid in staged.parts], staged.header.columns, leave_out)
     importer = Importer(spec.who, spec.account_id, staged.header.mode)
-    return make_plan(reg, importer, rows, folder.plan, batch_rows, dry_run=spec.dry_run)
+    if not spec.dry_run:
+        return make_plan(reg, importer, rows, folder.plan, batch_rows)
+    with reg.rolled_back():  # resolve numbers devices left unnumbered: a dry run undoes it
+        return make_plan(reg, importer, rows, folder.plan, batch_rows, dry_run=True)
 
 
 def apply_from(
@@ -100,9 +107,7 @@ def apply_from(
         pending = ledger.pending_batches(reg, job_id)
         if not pending:  # applied already (by another message, or before a redelivery)
             return applied, 0
-        spec = ledger.spec(reg, folder)
-        if ledger.job_row(reg, job_id)["state"] == JobState.CANCELLED:
-            raise JobCancelledError(f"Job {job_id} was cancelled.")
+        spec = allowed_to_run(reg, folder)  # not cancelled, the user still allowed
         ledger.set_state(reg, job_id, JobState.APPLYING, folder)
         for next_batch in [batch, *(b for b in pending if b != batch)]:
             if next_batch != batch and time.monotonic() > deadline:

@@ -33,6 +33,10 @@ from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_DB = Path("ztbulk.duckdb")
 _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+TWINS_SQL = (
+    "SELECT imei, count(*) FROM devices WHERE imei IS NOT NULL GROUP BY imei HAVING count(*) > 1"
+    " (and the same for imei2, upper(meid), serial with lower(model) and lower(manufacturer))"
+)
 REGISTRY_WAIT_S = 300.0  # how long a worker waits for the registry before the message retries
 HOLD_S = 5.0  # how long an apply message may go on with its job's pending batches
 _TURN = threading.Lock()  # the threads of one process take turns with the registry
@@ -46,9 +50,12 @@ class Registry(Closing):
 
     @classmethod
     def open(
-        cls, path: str | Path | None = None, *, create: bool = False, memory: str | None = None
-    ) -> Registry:
-        """Open the registry at `path` (default ./ztbulk.duckdb); `memory` caps DuckDB's."""
+        cls, path: str | Path | None = None, *, create: bool = False, memory: str | None = None,
+        migrate: bool = True,
+    ) -> Registry:  # fmt: skip
+        """Open the registry at `path` (default ./ztbulk.duckdb); `memory` caps DuckDB's.
+        Without `migrate`, only a registry of this version opens (a worker, led to the file by
+        a job folder, never writes ztbulk's tables into another file)."""
         file = Path(path or DEFAULT_DB)
         if not create and not file.exists():
             raise UsageError(
@@ -67,7 +74,13 @@ class Registry(Closing):
             con.execute(f"SET memory_limit = '{memory}'")
         registry = cls(file, con)
         try:
-            registry._migrate()
+            if migrate:
+                registry._migrate()
+            elif registry.version() != SCHEMA_VERSION:
+                raise UsageError(
+                    f"{file} is not a ztbulk registry of schema version {SCHEMA_VERSION}; "
+                    "open it once with any ztbulk command (which upgrades it), then resume."
+                )
         except BaseException:
             con.close()
             raise
@@ -86,6 +99,15 @@ class Registry(Closing):
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Statements whose changes are undone at the end, whatever happens (a dry run)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        finally:
+            self.con.execute("ROLLBACK")
 
     def one(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None
@@ -117,22 +139,31 @@ class Registry(Closing):
                 f"knows ({SCHEMA_VERSION}); upgrade ztbulk to use it."
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction() as con:
-                for statement in MIGRATIONS[version]:
-                    con.execute(statement)
-                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            try:
+                with self.transaction() as con:
+                    for statement in MIGRATIONS[version]:
+                        con.execute(statement)
+                    con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            except duckdb.ConstraintException:
+                raise UsageError(
+                    f"Registry {self.path} holds twin devices (one IMEI, MEID or serial on two "
+                    f"devices, which older ztbulk could create), so it cannot be upgraded to "
+                    f"version {version}, which refuses them. Find them with DuckDB: {TWINS_SQL}; "
+                    "delete or merge them, then run ztbulk again."
+                ) from None
 
 
 @contextmanager
 def open_when_free(
-    path: str | Path | None, memory: str | None = None, wait_s: float = REGISTRY_WAIT_S
-) -> Iterator[Registry]:
+    path: str | Path | None, memory: str | None = None, wait_s: float = REGISTRY_WAIT_S,
+    *, migrate: bool = True,
+) -> Iterator[Registry]:  # fmt: skip
     """Open the registry, waiting (with jitter) while another process holds it."""
     deadline = time.monotonic() + wait_s
     with _TURN:
         while True:
             try:
-                reg = Registry.open(path, memory=memory)
+                reg = Registry.open(path, memory=memory, migrate=migrate)
                 break
             except RegistryBusyError:
                 if time.monotonic() > deadline:

@@ -135,6 +135,7 @@ V2 = [*(f"ALTER TABLE devices ADD COLUMN {n} UBIGINT" for n in NUMBERED), NUMBER
 # instead of trusting the job folder, and the rows that apply found changed since planning.
 # DuckDB cannot ALTER a table that has indexes: a later migration of `devices` drops them first.
 DEVICE_INDEXES = {  # name: the key it keeps unique (resolve's way of matching each kind)
+    "devices_id": "id",
     "devices_imei": "imei",
     "devices_imei2": "imei2",
     "devices_meid": "upper(meid)",
@@ -146,9 +147,8 @@ CREATE_DEVICE_INDEXES = [
 DROP_DEVICE_INDEXES = [f"DROP INDEX IF EXISTS {name}" for name in DEVICE_INDEXES]
 V3 = [
     "CREATE SEQUENCE job_order START 1",
-    "ALTER TABLE jobs ADD COLUMN seq BIGINT",
+    "ALTER TABLE jobs ADD COLUMN seq BIGINT",  # jobs from before: none (they come first)
     "ALTER TABLE jobs ADD COLUMN out_dir VARCHAR",
-    "UPDATE jobs SET seq = nextval('job_order')",
     """CREATE TABLE job_refusals (
         job_id VARCHAR NOT NULL,
         line BIGINT NOT NULL,
