@@ -28,9 +28,7 @@ class Verdicts:
     summary: dict[str, Any]
 
 
-def verdicts(
-    path: Path, out: Path, catalog: Catalog, config: ParseConfig, actor: str
-) -> Verdicts:
+def verdicts(path: Path, out: Path, catalog: Catalog, config: ParseConfig, actor: str) -> Verdicts:
     report = check(path, actor=actor, catalog=catalog, out_dir=out, config=config)
     parquet = out / "outcomes.parquet"
     outcomes = pl.read_parquet(parquet).select(COLUMNS) if parquet.exists() else pl.DataFrame()

@@ -218,11 +218,11 @@ class _Chunk:
         return self._from_polars(
             pl.read_csv(
                 self._polars_input(),
-            has_header=False,
-            separator=_LINE_SEPARATOR,
-            quote_char=None,
-            schema={"t": pl.String},
-            truncate_ragged_lines=True,
+                has_header=False,
+                separator=_LINE_SEPARATOR,
+                quote_char=None,
+                schema={"t": pl.String},
+                truncate_ragged_lines=True,
                 empty_string_is_null=False,
                 encoding=encoding,
             )
@@ -317,13 +317,13 @@ class _Chunk:
         return self._from_polars(
             pl.read_csv(
                 self._polars_input(),
-            has_header=False,
-            separator=self.delim,
-            quote_char=None,
-            schema={name: pl.String for name in field_names(self.width)},
-            truncate_ragged_lines=True,
-            missing_columns="insert",
-            extra_columns="ignore",
+                has_header=False,
+                separator=self.delim,
+                quote_char=None,
+                schema={name: pl.String for name in field_names(self.width)},
+                truncate_ragged_lines=True,
+                missing_columns="insert",
+                extra_columns="ignore",
                 empty_string_is_null=False,
                 encoding="utf8-lossy" if self.lossy else "utf8",
             )
