@@ -11,6 +11,7 @@ Only failing rows get a Polars expression (their canonical values, for the messa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,17 @@ def engine_for(header: Header, rules: Rules, config: ParseConfig) -> _core.Engin
     )
 
 
+# Bytes of string views a chunk may need at most: every non-blank line (2 bytes or more) is
+# a record of `width` 16-byte views, so chunks of a very wide header shrink to keep a file of
+# short lines under it (a 10,000-column header reads 3.3 KiB chunks; 7 columns, 4.8 MB).
+VIEW_BUDGET = 256 * 1024 * 1024
+
+
 def native_batches(
     path: Path, header: Header, rules: Rules, config: ParseConfig
 ) -> Iterator[NativeBatch]:
+    chunk = max(1024, min(config.chunk_bytes, VIEW_BUDGET * 2 // (16 * max(header.width, 1))))
+    config = dataclasses.replace(config, chunk_bytes=chunk)
     engine = engine_for(header, rules, config)
     names = field_names(header.width)
 
