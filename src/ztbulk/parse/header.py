@@ -34,10 +34,6 @@ class Header:
     def width(self) -> int:
         return len(self.names)
 
-    @property
-    def ok(self) -> bool:
-        return not any(i.is_error for i in self.issues)
-
 
 def read_header(data: bytes, start: int, actor: Actor, max_header_bytes: int = 64 * 1024) -> Header:
     """Parse the header from the first bytes of the UTF-8 stream (`data`, text from `start`)."""

@@ -67,10 +67,6 @@ class RawBatch:
     blank: int  # blank lines and all-blank records (not data rows)
     bytes_read: int  # bytes of the stream consumed so far
 
-    @property
-    def records(self) -> pl.DataFrame:
-        return self.frame.filter(pl.col("kind") == RECORD)
-
 
 class RecordReader:
     def __init__(self, path: Path, header: Header, config: ParseConfig) -> None:

@@ -1,7 +1,7 @@
 """Validate stage: SPEC sections 3 and 4 as columnar checks over parsed batches."""
 
 from ztbulk.validate.catalog import Catalog
-from ztbulk.validate.checks import CHECKS, check, luhn_valid
+from ztbulk.validate.checks import CHECKS, luhn_valid, rule
 from ztbulk.validate.duplicates import DuplicateFinder
 from ztbulk.validate.rules import Rules, canonical_values, validate_batch
 
@@ -11,7 +11,7 @@ __all__ = [
     "DuplicateFinder",
     "Rules",
     "canonical_values",
-    "check",
     "luhn_valid",
+    "rule",
     "validate_batch",
 ]

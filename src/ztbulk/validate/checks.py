@@ -1,6 +1,6 @@
 """SPEC section 3 as vectorised checks: one boolean Polars expression per row code.
 
-A check is a function `(Row) -> pl.Expr` registered with its code by `@check(Code.X)`. The
+A check is a function `(Row) -> pl.Expr` registered with its code by `@rule(Code.X)`. The
 expression is true where the row gets the code; null counts as false. Every check runs on every
 row; `code_mask` folds the results into one UInt64 column, one bit per code.
 """
@@ -54,7 +54,7 @@ Check = Callable[[Row], pl.Expr]
 CHECKS: dict[Code, Check] = {}
 
 
-def check(code: Code) -> Callable[[Check], Check]:
+def rule(code: Code) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         CHECKS[code] = fn
         return fn
@@ -109,27 +109,27 @@ def luhn_number_valid(number: pl.Expr) -> pl.Expr:
     return total % 10 == 0
 
 
-@check(Code.IDENTIFIER_MISSING)
+@rule(Code.IDENTIFIER_MISSING)
 def _identifier_missing(r: Row) -> pl.Expr:
     return blank(r.modemid) & blank(r.modemtype) & blank(r.serial)
 
 
-@check(Code.MODEMTYPE_MISSING)
+@rule(Code.MODEMTYPE_MISSING)
 def _modemtype_missing(r: Row) -> pl.Expr:
     return present(r.modemid) & blank(r.modemtype)
 
 
-@check(Code.MODEMID_MISSING)
+@rule(Code.MODEMID_MISSING)
 def _modemid_missing(r: Row) -> pl.Expr:
     return present(r.modemtype) & blank(r.modemid)
 
 
-@check(Code.MODEMTYPE_CASE)
+@rule(Code.MODEMTYPE_CASE)
 def _modemtype_case(r: Row) -> pl.Expr:
     return (r.imei_row | r.meid_row) & ~r.modemtype.is_in(["IMEI", "MEID"])
 
 
-@check(Code.MODEMTYPE_INVALID)
+@rule(Code.MODEMTYPE_INVALID)
 def _modemtype_invalid(r: Row) -> pl.Expr:
     return present(r.modemtype) & ~(r.imei_row | r.meid_row)
 
@@ -138,38 +138,38 @@ def _scientific(r: Row) -> pl.Expr:
     return r.modemid.str.contains(SCIENTIFIC)
 
 
-@check(Code.IMEI_SCIENTIFIC)
+@rule(Code.IMEI_SCIENTIFIC)
 def _imei_scientific(r: Row) -> pl.Expr:
     return r.imei_row & _scientific(r)
 
 
-@check(Code.IMEI_FORMAT)
+@rule(Code.IMEI_FORMAT)
 def _imei_format(r: Row) -> pl.Expr:
     return r.imei_row & present(r.modemid) & ~r.modemid.str.contains(IMEI_DIGITS) & ~_scientific(r)
 
 
-@check(Code.IMEI_CHECKSUM)
+@rule(Code.IMEI_CHECKSUM)
 def _imei_checksum(r: Row) -> pl.Expr:
     digits = r.modemid.str.contains(IMEI_DIGITS)
     return r.imei_row & digits & ~luhn_valid(pl.when(digits).then(r.modemid))
 
 
-@check(Code.MEID_FORMAT)
+@rule(Code.MEID_FORMAT)
 def _meid_format(r: Row) -> pl.Expr:
     return r.meid_row & present(r.modemid) & ~r.modemid.str.contains(MEID_HEX)
 
 
-@check(Code.MODEL_MISSING)
+@rule(Code.MODEL_MISSING)
 def _model_missing(r: Row) -> pl.Expr:
     return present(r.serial) & blank(r.model)
 
 
-@check(Code.SERIAL_FORMAT)
+@rule(Code.SERIAL_FORMAT)
 def _serial_format(r: Row) -> pl.Expr:
     return present(r.serial) & ~r.serial.str.contains(SERIAL)
 
 
-@check(Code.MANUFACTURER_MISSING)
+@rule(Code.MANUFACTURER_MISSING)
 def _manufacturer_missing(r: Row) -> pl.Expr:
     return blank(r.manufacturer)
 
@@ -178,28 +178,28 @@ def _manufacturer_known(r: Row) -> pl.Expr:
     return r.manufacturer.str.to_lowercase().is_in(r.catalog.manufacturer_keys.implode())
 
 
-@check(Code.MANUFACTURER_UNKNOWN)
+@rule(Code.MANUFACTURER_UNKNOWN)
 def _manufacturer_unknown(r: Row) -> pl.Expr:
     return present(r.manufacturer) & ~_manufacturer_known(r)
 
 
-@check(Code.MODEL_UNKNOWN)
+@rule(Code.MODEL_UNKNOWN)
 def _model_unknown(r: Row) -> pl.Expr:
     key = r.manufacturer.str.to_lowercase() + PAIR_SEP + r.model.str.to_lowercase()
     return present(r.model) & _manufacturer_known(r) & ~key.is_in(r.catalog.pair_keys.implode())
 
 
-@check(Code.PROFILETYPE_MISSING)
+@rule(Code.PROFILETYPE_MISSING)
 def _profiletype_missing(r: Row) -> pl.Expr:
     return blank(r.profiletype)
 
 
-@check(Code.PROFILETYPE_CASE)
+@rule(Code.PROFILETYPE_CASE)
 def _profiletype_case(r: Row) -> pl.Expr:
     return (r.profiletype.str.to_uppercase() == "ZERO_TOUCH") & (r.profiletype != "ZERO_TOUCH")
 
 
-@check(Code.PROFILETYPE_INVALID)
+@rule(Code.PROFILETYPE_INVALID)
 def _profiletype_invalid(r: Row) -> pl.Expr:
     return present(r.profiletype) & (r.profiletype.str.to_uppercase() != "ZERO_TOUCH")
 
@@ -208,23 +208,23 @@ def _in_mode(r: Row, mode: Mode, expr: pl.Expr) -> pl.Expr:
     return pl.lit(r.mode is mode) & expr
 
 
-@check(Code.PROFILEID_MISSING)
+@rule(Code.PROFILEID_MISSING)
 def _profileid_missing(r: Row) -> pl.Expr:
     return _in_mode(r, Mode.PROFILEID, blank(r.profileid))
 
 
-@check(Code.PROFILEID_INVALID)
+@rule(Code.PROFILEID_INVALID)
 def _profileid_invalid(r: Row) -> pl.Expr:
     valid = r.profileid.str.contains(NUMBER) & r.profileid.str.contains(POSITIVE_ID)
     return _in_mode(r, Mode.PROFILEID, present(r.profileid) & ~valid)
 
 
-@check(Code.OWNER_MISSING)
+@rule(Code.OWNER_MISSING)
 def _owner_missing(r: Row) -> pl.Expr:
     return _in_mode(r, Mode.OWNER, blank(r.owner))
 
 
-@check(Code.OWNER_INVALID)
+@rule(Code.OWNER_INVALID)
 def _owner_invalid(r: Row) -> pl.Expr:
     allowed = ZERO if r.actor is Actor.CUSTOMER else NUMBER
     valid = r.owner.str.contains(NUMBER) & r.owner.str.contains(allowed)
