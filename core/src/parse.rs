@@ -193,15 +193,7 @@ impl<'a> Parser<'a> {
             let quote = special_bytes && memchr(b'"', text).is_some();
             let nul = special_bytes && memchr(0, text).is_some();
             if is_long {
-                self.fields.clear();
-                self.fields.resize(self.d.width, None);
-                let rec = Record {
-                    line: line_no,
-                    spoiled: Spoiled::TooLong,
-                    fields: &self.fields,
-                    raw: None,
-                };
-                emit(&rec, self);
+                self.emit_too_long(line_no, &mut emit);
                 i += 1;
                 continue;
             }
@@ -235,15 +227,7 @@ impl<'a> Parser<'a> {
             if span > 1 {
                 let total: usize = lines[i..i + span].iter().map(|&l| self.len_of(l)).sum();
                 if total > self.d.max_bytes {
-                    self.fields.clear();
-                    self.fields.resize(self.d.width, None);
-                    let rec = Record {
-                        line: line_no,
-                        spoiled: Spoiled::TooLong,
-                        fields: &self.fields,
-                        raw: None,
-                    };
-                    emit(&rec, self);
+                    self.emit_too_long(line_no, &mut emit);
                     i += span;
                     continue;
                 }
@@ -301,6 +285,19 @@ impl<'a> Parser<'a> {
             let t = &self.data[l.start as usize..l.end as usize];
             std::str::from_utf8(t).is_err() || memchr(0, t).is_some()
         })
+    }
+
+    /// A record over the byte limit: ROW_TOO_LONG, with no values (none was kept).
+    fn emit_too_long<F: FnMut(&Record, &Parser)>(&mut self, line: i64, emit: &mut F) {
+        self.fields.clear();
+        self.fields.resize(self.d.width, None);
+        let rec = Record {
+            line,
+            spoiled: Spoiled::TooLong,
+            fields: &self.fields,
+            raw: None,
+        };
+        emit(&rec, self);
     }
 
     fn parsed_blank(&self) -> bool {
