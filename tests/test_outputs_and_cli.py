@@ -56,7 +56,7 @@ def test_messages_follow_the_catalogue_for_every_mask() -> None:
         mask_of(Code.DEVICE_NOT_FOUND, Code.KME_CONFLICT),
     ]
     values = {name: [f"{name}-{i}" if i % 3 else None for i in range(len(masks))]
-              for name in (*CANONICAL_COLUMNS, "raw")}  # fmt: skip
+              for name in (*CANONICAL_COLUMNS, "raw", "dup_of")}  # fmt: skip
     frame = pl.DataFrame({"line": range(2, 2 + len(masks)), "mask": masks, **values},
                          schema_overrides={"mask": pl.UInt64, "line": pl.Int64})  # fmt: skip
 

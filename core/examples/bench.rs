@@ -1,7 +1,7 @@
 //! Times the core on a file: `cargo run --release --example bench FILE MAKERS PAIRS BITS`.
 use _core::parse::Dialect;
 use _core::rules::{Bits, Rules};
-use _core::{process_chunk, Settings};
+use _core::{process_chunk, Place, Settings};
 use std::time::Instant;
 
 fn main() {
@@ -46,6 +46,8 @@ fn main() {
         malformed: bits.mask("ROW_MALFORMED"),
         encoding: bits.mask("FIELD_ENCODING"),
         too_long: bits.mask("ROW_TOO_LONG"),
+        valid_values: true,
+        templates: _core::messages::Templates(Vec::new()),
         rules: Rules::new(cols, true, true, lines(&a[2]), lines(&a[3]), &bits),
     };
     for _ in 0..3 {
@@ -54,7 +56,7 @@ fn main() {
         while pos < data.len() {
             let mut end = (pos + (8 << 20)).min(data.len());
             end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |p| end + p + 1);
-            let out = process_chunk(&data[pos..end], line, end == data.len(), &s);
+            let out = process_chunk(&data[pos..end], line, end == data.len(), Place::NONE, &s);
             rows += out
                 .valid
                 .iter()

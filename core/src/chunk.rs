@@ -1,5 +1,6 @@
 //! One chunk: parts parsed in parallel, records judged into the valid and failing tables.
 
+use crate::messages::Templates;
 use crate::parse::{Dialect, Parser, Record, Spoiled};
 use crate::rules::{trim, Rules, COLUMNS};
 use crate::table::{Table, Val};
@@ -12,6 +13,27 @@ pub struct Settings {
     pub malformed: u64,
     pub encoding: u64,
     pub too_long: u64,
+    /// Whether valid rows carry their values (`import` resolves them; `check` needs only
+    /// their lines, keys and spans, and reads a duplicate's values back from the file).
+    pub valid_values: bool,
+    pub templates: Templates,
+}
+
+/// Where a chunk's bytes are in the stream: byte `x` of it is at `base + x`. (Past a
+/// too-long line's kept prefix, that is: the bytes dropped after it are not in the chunk,
+/// and `base` is meant for the records after them, which are the only valid ones there.)
+#[derive(Clone, Copy)]
+pub struct Place {
+    pub base: u64,
+}
+
+impl Place {
+    /// A chunk that starts the stream.
+    pub const NONE: Place = Place { base: 0 };
+
+    fn of(&self, x: u32) -> u64 {
+        self.base + u64::from(x)
+    }
 }
 
 pub struct ChunkOut {
@@ -54,7 +76,13 @@ fn part_bounds(data: &[u8], parts: usize) -> Vec<(usize, usize)> {
 }
 
 /// Parse and judge `data` (whole lines from `first_line`; `last` when it ends the file).
-pub fn process_chunk(data: &[u8], first_line: i64, last: bool, s: &Settings) -> ChunkOut {
+pub fn process_chunk(
+    data: &[u8],
+    first_line: i64,
+    last: bool,
+    place: Place,
+    s: &Settings,
+) -> ChunkOut {
     let bounds = part_bounds(data, rayon::current_num_threads() * 2);
     let starts = line_starts(data, &bounds, first_line);
     let n = bounds.len();
@@ -64,7 +92,14 @@ pub fn process_chunk(data: &[u8], first_line: i64, last: bool, s: &Settings) -> 
         .map(|(k, &(from, to))| {
             let lines = (starts[k + 1] - starts[k]) as usize + 1;
             let last = last && k + 1 == n;
-            run_part(data, (from, to), (starts[k], lines), last, k as u32, s)
+            run_part(
+                data,
+                (from, to),
+                (starts[k], lines),
+                last,
+                k as u32,
+                (place, s),
+            )
         })
         .collect::<Vec<_>>();
     let mut out = ChunkOut {
@@ -92,7 +127,7 @@ pub fn process_chunk(data: &[u8], first_line: i64, last: bool, s: &Settings) -> 
                     (line, lines),
                     last,
                     next_side - 1,
-                    s,
+                    (place, s),
                 )
             }
         };
@@ -137,17 +172,19 @@ fn run_part(
     (first_line, lines): (i64, usize),
     last: bool,
     side_index: u32,
-    s: &Settings,
+    (place, s): (Place, &Settings),
 ) -> PartOut {
     let width = s.dialect.width;
+    let valid_width = if s.valid_values { width } else { 0 };
     // Rows expected: a line each, but not more than a short record's bytes allow (a chunk of
     // empty lines must not reserve views for millions of rows).
     let rows = lines.min((to - from) / 24 + 16);
-    let mut valid = Table::with_capacity(width, rows, true);
+    let mut valid = Table::with_capacity(valid_width, rows, true);
     let mut failing = Table::with_capacity(width, rows / 8, false);
     let mut parser = Parser::new(data, &s.dialect, 1 + side_index);
     let mut judge = Judge {
         s,
+        place,
         scratch: Vec::new(),
     };
     let end = parser.parse(from, to, first_line, last, |rec, p| {
@@ -176,6 +213,7 @@ fn offset_of_line(data: &[u8], from: usize, index: usize) -> usize {
 
 struct Judge<'s> {
     s: &'s Settings,
+    place: Place,
     scratch: Vec<u8>,
 }
 
@@ -213,13 +251,24 @@ impl Judge<'_> {
             table.target.push(target.unwrap_or(0));
             table.target_valid.push(target.is_some());
             table.checked.push(checked);
+            let (start, end) = rec.span;
+            table.start.push(self.place.of(start));
+            table.len.push(end - start);
         } else {
             table.mask.push(mask);
             match rec.raw {
                 Some(v) => push_val(&mut table.raw, p, v),
                 None => table.raw.push_null(),
             }
+            let raw = rec.raw.map(|v| p.bytes_of(v));
+            s.templates
+                .render(mask, &values, raw, &mut table.message_text);
+            // Arrow's string offsets are i32: a part's messages stay far below 2 GiB (a part
+            // is a few MB of input, and a message quotes at most a record and some text).
+            let end = i32::try_from(table.message_text.len()).expect("messages under 2 GiB");
+            table.message_offsets.push(end as u32);
         }
+        // (A valid table without values has no field columns: the zip stops at once.)
         for (col, field) in table.fields.iter_mut().zip(rec.fields) {
             match field {
                 Some(v) => push_val(col, p, *v),

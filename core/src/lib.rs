@@ -7,10 +7,11 @@
 //! inside a quoted record begun in the part before is parsed again from that record's start.
 
 pub mod chunk;
+pub mod messages;
 pub mod parse;
 pub mod rules;
 pub mod table;
 
 mod py;
 
-pub use chunk::{process_chunk, ChunkOut, Settings};
+pub use chunk::{process_chunk, ChunkOut, Place, Settings};

@@ -33,6 +33,9 @@ pub struct Record<'a> {
     pub spoiled: Spoiled,
     pub fields: &'a [Option<Val>],
     pub raw: Option<Val>,
+    /// The record's bytes in the chunk: from its first line's start to its last line's
+    /// content end (a duplicate's values are read back from the file through them).
+    pub span: (u32, u32),
 }
 
 #[derive(Clone)]
@@ -265,6 +268,7 @@ impl<'a> Parser<'a> {
                 spoiled,
                 fields: &self.fields,
                 raw,
+                span: (ln.start, lines[i + span - 1].end),
             };
             emit(&rec, self);
             i += span;
@@ -296,6 +300,7 @@ impl<'a> Parser<'a> {
             spoiled: Spoiled::TooLong,
             fields: &self.fields,
             raw: None,
+            span: (0, 0),
         };
         emit(&rec, self);
     }

@@ -1,6 +1,7 @@
 //! The Python face: `Engine` and the read-only buffers its results are made of.
 
-use crate::chunk::{process_chunk, ChunkOut, Settings};
+use crate::chunk::{process_chunk, ChunkOut, Place, Settings};
+use crate::messages::{Piece, Quote, Templates};
 use crate::parse::Dialect;
 use crate::rules::{Bits, Rules, COLUMNS};
 use crate::table::{bitmap, Table, ViewColumn};
@@ -22,6 +23,7 @@ enum Storage {
     Bytes(Vec<u8>),
     Words(Vec<u64>),
     Signed(Vec<i64>),
+    Halves(Vec<u32>),
     Views(Vec<u128>),
 }
 
@@ -31,6 +33,7 @@ impl Buf {
             Storage::Bytes(v) => (v.as_ptr(), v.len()),
             Storage::Words(v) => (v.as_ptr().cast(), std::mem::size_of_val(v.as_slice())),
             Storage::Signed(v) => (v.as_ptr().cast(), std::mem::size_of_val(v.as_slice())),
+            Storage::Halves(v) => (v.as_ptr().cast(), std::mem::size_of_val(v.as_slice())),
             Storage::Views(v) => (v.as_ptr().cast(), std::mem::size_of_val(v.as_slice())),
         }
     }
@@ -87,7 +90,7 @@ pub struct Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (*, delimiter, width, crlf, max_lines, max_bytes, columns, profileid_mode, customer, manufacturers, pairs, bits))]
+    #[pyo3(signature = (*, delimiter, width, crlf, max_lines, max_bytes, columns, profileid_mode, customer, manufacturers, pairs, bits, messages, valid_values=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         delimiter: &str,
@@ -101,6 +104,8 @@ impl Engine {
         manufacturers: Vec<String>,
         pairs: Vec<String>,
         bits: HashMap<String, u32>,
+        messages: Vec<TemplateIn>,
+        valid_values: bool,
     ) -> PyResult<Self> {
         let delim = match delimiter.as_bytes() {
             [d] if d.is_ascii() => *d,
@@ -130,6 +135,8 @@ impl Engine {
             malformed: bits.mask("ROW_MALFORMED"),
             encoding: bits.mask("FIELD_ENCODING"),
             too_long: bits.mask("ROW_TOO_LONG"),
+            valid_values,
+            templates: templates(messages)?,
             rules: Rules::new(cols, profileid_mode, customer, manufacturers, pairs, &bits),
         };
         Ok(Engine { settings })
@@ -137,19 +144,48 @@ impl Engine {
 
     /// Parse and judge one chunk of whole lines; the GIL is released meanwhile.
     /// Returns a dict: lines, bytes, blank, sides (buffers 1..), and the valid and failing
-    /// tables, each a list of parts (dicts of buffers) in line order.
+    /// tables, each a list of parts (dicts of buffers) in line order. `base` is the
+    /// stream offset of the chunk's bytes (`chunk::Place`), for valid rows' `start`.
+    #[pyo3(signature = (chunk, first_line, last, base=0))]
     fn process<'py>(
         &self,
         py: Python<'py>,
         chunk: Bound<'py, PyBytes>,
         first_line: i64,
         last: bool,
+        base: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
         let data: &[u8] = chunk.as_bytes();
         let settings = &self.settings;
-        let out = py.detach(|| process_chunk(data, first_line, last, settings));
+        let place = Place { base };
+        let out = py.detach(|| process_chunk(data, first_line, last, place, settings));
         to_python(py, out)
     }
+}
+
+/// A code's template as Python hands it: (bit, [(text, quoted column or None)]).
+type TemplateIn = (u32, Vec<(String, Option<String>)>);
+
+/// The catalogue's templates, parsed once.
+fn templates(messages: Vec<TemplateIn>) -> PyResult<Templates> {
+    let quote = |name: &str| match COLUMNS.iter().position(|c| *c == name) {
+        Some(k) => Ok(Quote::Column(k)),
+        None if name == "raw" => Ok(Quote::Raw),
+        None => Err(PyValueError::new_err(format!("no column {name} to quote"))),
+    };
+    let mut out = Vec::new();
+    for (bit, pieces) in messages {
+        let mut parsed = Vec::new();
+        for (text, value) in pieces {
+            let value = value.as_deref().map(quote).transpose()?;
+            parsed.push(Piece {
+                text: text.into_bytes(),
+                value,
+            });
+        }
+        out.push((1u64 << bit, parsed));
+    }
+    Ok(Templates(out))
 }
 
 fn to_python(py: Python<'_>, out: ChunkOut) -> PyResult<Bound<'_, PyDict>> {
@@ -193,12 +229,19 @@ fn table<'py>(py: Python<'py>, t: Table) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("target_valid", (buf(py, Storage::Bytes(tv))?, tnull))?;
     let (checked, _) = bitmap(&t.checked);
     d.set_item("checked", buf(py, Storage::Bytes(checked))?)?;
+    d.set_item("start", buf(py, Storage::Words(t.start))?)?;
+    d.set_item("len", buf(py, Storage::Halves(t.len))?)?;
     d.set_item("raw", column(py, t.raw)?)?;
     let fields = PyList::empty(py);
     for col in t.fields {
         fields.append(column(py, col)?)?;
     }
     d.set_item("fields", fields)?;
+    d.set_item(
+        "message_offsets",
+        buf(py, Storage::Halves(t.message_offsets))?,
+    )?;
+    d.set_item("message_text", buf(py, Storage::Bytes(t.message_text))?)?;
     Ok(d)
 }
 

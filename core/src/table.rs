@@ -56,8 +56,14 @@ pub struct Table {
     pub target: Vec<i64>,
     pub target_valid: Vec<bool>,
     pub checked: Vec<bool>,
+    /// A valid row's stream offset and byte length (`chunk::Place`).
+    pub start: Vec<u64>,
+    pub len: Vec<u32>,
     pub raw: ViewColumn,
     pub fields: Vec<ViewColumn>,
+    /// A failing row's message, as an Arrow string column (offsets from 0, then the text).
+    pub message_offsets: Vec<u32>,
+    pub message_text: Vec<u8>,
 }
 
 impl ViewColumn {
@@ -85,10 +91,14 @@ impl Table {
             target: Vec::with_capacity(keyed),
             target_valid: Vec::with_capacity(keyed),
             checked: Vec::with_capacity(keyed),
+            start: Vec::with_capacity(keyed),
+            len: Vec::with_capacity(keyed),
             raw: ViewColumn::with_capacity(failing),
             fields: (0..width)
                 .map(|_| ViewColumn::with_capacity(rows))
                 .collect(),
+            message_offsets: vec![0],
+            message_text: Vec::with_capacity(failing * 48),
         }
     }
 

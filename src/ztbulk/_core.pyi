@@ -21,5 +21,9 @@ class Engine:
         manufacturers: list[str],
         pairs: list[str],
         bits: dict[str, int],
+        messages: list[tuple[int, list[tuple[str, str | None]]]],
+        valid_values: bool = True,
     ) -> None: ...
-    def process(self, chunk: bytes, first_line: int, last: bool) -> dict[str, Any]: ...
+    def process(
+        self, chunk: bytes, first_line: int, last: bool, base: int = 0
+    ) -> dict[str, Any]: ...

@@ -43,9 +43,10 @@ def check(
     work, timer = out / ".work", Timer()
     report = Report("check", file_facts(path, None, None), actor.value, None, cat.source, str(out))
     try:
-        staged = Ingest(path, actor, cat, work, config or ParseConfig(), timer, progress).run(
-            report
-        )
+        # keep_values: nothing after check needs a valid row's values.
+        ingest = Ingest(path, actor, cat, work, config or ParseConfig(), timer, progress,
+                        keep_values=False)  # fmt: skip
+        staged = ingest.run(report)
         names = staged.header.names if staged.header else []
         with timer("write"):
             write_outputs(report, out, names, map(_valid_rows, prefetch(staged.batches())))

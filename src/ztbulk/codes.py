@@ -8,6 +8,7 @@ columnar until a report renders them to text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -206,10 +207,12 @@ CATALOGUE: dict[Code, CodeInfo] = {
         R,
     ),
     Code.DUPLICATE_ROW: _info(
-        "Duplicate row", "The same device with the same target appears on an earlier line.", D
+        "Duplicate row",
+        "The same device with the same target is on {dup_of}; this row is skipped.",
+        D,
     ),
     Code.DUPLICATE_CONFLICT: _info(
-        "Conflicting duplicates", "The same device appears with different targets in the file.", D
+        "Conflicting duplicates", "The same device is on {dup_of} with another target.", D
     ),
     Code.DEVICE_NOT_FOUND: _info("Device not found", "No matching device in this account.", G),
     Code.MANUFACTURER_MISMATCH: _info(
@@ -266,3 +269,14 @@ def mask_of(*codes: Code) -> int:
 def codes_of(mask: int) -> list[Code]:
     """The codes in a mask, in catalogue order (for tests and small reports)."""
     return [c for c in ROW_CODES if mask >> c.bit & 1]
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def template_pieces(code: Code) -> list[tuple[str, str | None]]:
+    """The code's template as (text, column quoted after it or None) pieces, for the native
+    core, which fills them as `report.messages` does."""
+    parts = _PLACEHOLDER.split(CATALOGUE[code].template)  # text, name, text, ..., text
+    pieces: list[tuple[str, str | None]] = list(zip(parts[0:-1:2], parts[1::2], strict=True))
+    return [*pieces, (parts[-1], None)]

@@ -30,7 +30,7 @@ from ztbulk.report.model import FileFacts, Report
 from ztbulk.report.outputs import RENDERED, render
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
-from ztbulk.validate.native import native_batches
+from ztbulk.validate.native import ReadBack, native_batches
 from ztbulk.validate.rules import FIELDS
 
 # Ingest batches the output writers take at a time (about 500k rows): Polars works a few
@@ -56,13 +56,20 @@ class Staged:
         for i in range(0, len(self.parts), OUTPUT_PARTS):
             failing_parts, valid_parts = zip(*self.parts[i : i + OUTPUT_PARTS], strict=True)
             batch = Batch(
-                pl.read_parquet(list(failing_parts)),
+                pl.concat([_read_failing(p) for p in failing_parts]),
                 pl.read_parquet(list(valid_parts), columns=["line"])["line"],
                 list(valid_parts),
             )
             if self.duplicates.height and batch.valid.len():
                 batch = _split_duplicates(batch, self.duplicates)
             yield batch
+
+
+def _read_failing(part: Path) -> pl.DataFrame:
+    """A staged part of failing rows (Parquet in a job folder staged by an older version)."""
+    if part.suffix == ".parquet":
+        return pl.read_parquet(part)
+    return pl.read_ipc(part)
 
 
 @dataclass(frozen=True)
@@ -78,14 +85,12 @@ class Batch:
 
 
 def _split_duplicates(batch: Batch, duplicates: pl.DataFrame) -> Batch:
-    """Move this batch's duplicate rows from its valid rows into its failing rows, rendered."""
+    """Move this batch's duplicate rows from its valid rows into its failing rows, rendered
+    (the duplicate pass found them with their values)."""
     here = duplicates.filter(pl.col("line").is_between(batch.valid[0], batch.valid[-1]))
     if not here.height:
         return batch
-    dup_rows = batch.values(here["line"]).join(
-        here.rename({"dup_mask": "mask"}), on="line", maintain_order="left"
-    )
-    dup_rows = render(dup_rows).select(batch.failing.columns)
+    dup_rows = render(here.rename({"dup_mask": "mask"})).select(batch.failing.columns)
     return Batch(
         merge_by_line(batch.failing, dup_rows),
         batch.valid.filter(~batch.valid.is_in(here["line"].implode())),
@@ -105,6 +110,8 @@ class Ingest:
     timer: Timer
     progress: Progress | None = None
     sha256: str | None = None  # known already (an import's spooled input): not hashed again
+    # Stage the valid rows' values (import resolves them); `check` needs only their lines.
+    keep_values: bool = True
 
     def run(self, report: Report) -> Staged:
         """Fill `report` (file facts, issues, rows, blank) and stage the batches.
@@ -142,16 +149,19 @@ class Ingest:
         header = staged.header
         assert header is not None and header.mode is not None
         rules = Rules(self.actor, header.mode, self.catalog, header.columns)
-        finder = DuplicateFinder(self.work, header.columns)
+        values = self.keep_values or self.config.engine != "native"
+        reader = None if values else ReadBack(source.stream, header, rules, self.config)
+        finder = DuplicateFinder(self.work, header.columns, reader)
         total = max(source.stream.stat().st_size, 1)
         with self.timer("parse_validate"):
             for failing, valid, blank, bytes_read in prefetch(
-                _judged(source.stream, header, rules, self.config)
+                _judged(source.stream, header, rules, self.config, values)
             ):
                 report.blank += blank
-                failing_part = self.work / f"failing-{len(staged.parts):06d}.parquet"
-                render(failing).select(*RENDERED, "mask", FIELDS).write_parquet(
-                    failing_part, compression="lz4", statistics=False
+                # Arrow IPC, uncompressed: a work file read once, on this machine, soon.
+                failing_part = self.work / f"failing-{len(staged.parts):06d}.arrow"
+                render(failing).select(*RENDERED, "mask", FIELDS).write_ipc(
+                    failing_part, compression="uncompressed"
                 )
                 staged.parts.append((failing_part, finder.add(valid)))
                 report.rows += failing.height + valid.height
@@ -230,10 +240,13 @@ def _changed(report: Report, before: FileState, after: FileState | None) -> Stag
 Judged = tuple[pl.DataFrame, pl.DataFrame, int, int]
 
 
-def _judged(path: Path, header: Header, rules: Rules, config: ParseConfig) -> Iterator[Judged]:
-    """Every chunk's verdicts, from the engine `config` names (both give the same frames)."""
+def _judged(
+    path: Path, header: Header, rules: Rules, config: ParseConfig, values: bool
+) -> Iterator[Judged]:
+    """Every chunk's verdicts, from the engine `config` names (both give the same frames;
+    the native one's valid rows have their stream places instead of values unless `values`)."""
     if config.engine == "native":
-        for b in native_batches(path, header, rules, config):
+        for b in native_batches(path, header, rules, config, values=values):
             yield b.failing, b.valid, b.blank, b.bytes_read
         return
     for raw in RecordReader(path, header, config):

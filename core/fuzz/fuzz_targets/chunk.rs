@@ -4,7 +4,7 @@
 
 use _core::parse::Dialect;
 use _core::rules::{Bits, Rules};
-use _core::{process_chunk, Settings};
+use _core::{process_chunk, Place, Settings};
 use libfuzzer_sys::fuzz_target;
 
 const CODES: [&str; 24] = [
@@ -73,6 +73,8 @@ fuzz_target!(|input: &[u8]| {
         malformed: 1,
         encoding: 2,
         too_long: 4,
+        valid_values: true,
+        templates: _core::messages::Templates(Vec::new()),
         rules: Rules::new(
             cols.map(|c| c.filter(|&c| c < width)),
             knobs & 1 == 0,
@@ -84,7 +86,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let lines = memchr::memchr_iter(b'\n', data).count() as i64 + 1;
     for last in [false, true] {
-        let out = process_chunk(data, 2, last, &s);
+        let out = process_chunk(data, 2, last, Place::NONE, &s);
         assert!(out.bytes <= data.len());
         let mut previous = 1;
         for t in out.valid.iter().chain(&out.failing) {

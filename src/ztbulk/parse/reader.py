@@ -22,14 +22,14 @@ from __future__ import annotations
 import codecs
 import csv
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 
 from ztbulk.codes import Code, mask_of
+from ztbulk.parse.chunks import chunks
 from ztbulk.parse.config import ParseConfig
 from ztbulk.parse.header import Header
 
@@ -78,68 +78,10 @@ class RecordReader:
             yield RawBatch(frame, blank, offset)
 
     def _parse(
-        self, buf: bytes, first_line: int, final: bool
+        self, buf: bytes, first_line: int, final: bool, base: int
     ) -> tuple[tuple[pl.DataFrame, int], int, int]:
         frame, used_lines, used_bytes = _Chunk(buf, first_line, self, final).parse()
         return (frame, int((frame["kind"] == BLANK).sum())), used_lines, used_bytes
-
-
-T = TypeVar("T")
-# parse(chunk bytes, first line number, last chunk) -> (result, lines used, bytes used)
-ChunkParser = Callable[[bytes, int, bool], tuple[T, int, int]]
-
-
-def chunks(
-    path: Path, header: Header, config: ParseConfig, parse: ChunkParser[T]
-) -> Iterator[tuple[T, int]]:
-    """Feed the data lines of `path` to `parse` a chunk of whole lines at a time; yield each
-    result with the bytes of the stream consumed so far. Lines a chunk leaves unused (a
-    quoted record still open) start the next one; of a line longer than the record limit only
-    its first `max_record_bytes + 1` bytes are kept, which is enough to see it is too long."""
-    line_no = 1 + header.lines
-    carry = b""
-    keep = config.max_record_bytes + 1  # bytes of a too-long line worth keeping
-    skipping = False  # inside a too-long line, dropping bytes up to its line end
-    with path.open("rb") as f:
-        f.seek(header.data_offset)
-        offset = header.data_offset
-        while True:
-            block = f.read(config.chunk_bytes)
-            final = not block
-            dropped = 0
-            if skipping and not final:
-                block, dropped, skipping = _skip_to_line_end(block)
-            buf = carry + block
-            if not final:
-                cut = buf.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a chunk: read on, but keep little
-                    if len(buf) > keep:
-                        dropped += len(buf) - keep
-                        buf, skipping = buf[:keep], True
-                    carry = buf
-                    offset += dropped
-                    continue
-                buf, carry = buf[:cut], buf[cut:]
-            else:
-                carry = b""
-            offset += dropped
-            if buf:
-                result, used_lines, used_bytes = parse(buf, line_no, final)
-                carry = buf[used_bytes:] + carry
-                line_no += used_lines
-                offset += used_bytes
-                yield result, offset
-            if final and not carry:
-                return
-
-
-def _skip_to_line_end(block: bytes) -> tuple[bytes, int, bool]:
-    """Drop a too-long line's bytes from `block`: (the rest from its line end, bytes dropped,
-    still skipping)."""
-    end = block.find(b"\n")
-    if end < 0:
-        return b"", len(block), True
-    return block[end:], end, False
 
 
 # One special line's result: (index, kind, parse_mask, raw, values).

@@ -14,6 +14,8 @@ REJECTING_MASK = sum(
     1 << c.bit for c in ROW_CODES if c is not Code.DUPLICATE_ROW and c not in WARNING_CODES
 )
 SKIPPING_MASK = 1 << Code.DUPLICATE_ROW.bit
+# What a template says where the frame has no such column (only `dup_of` may be missing).
+FALLBACK = {"dup_of": "another line of the file"}
 
 
 def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
@@ -27,7 +29,12 @@ def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
     """
     # Only the columns some template quotes are split by mask.
     quoted = {n for m in masks for c in codes_of(m) for n in _quoted(c)}
-    rows = frame.select("mask", *sorted(quoted)).with_row_index("_row")
+    # A duplicate found at resolution (one device reached by two identifiers) has no line
+    # list of its own: its message says so in general words.
+    missing = [
+        pl.lit(FALLBACK.get(n), pl.String).alias(n) for n in sorted(quoted - set(frame.columns))
+    ]
+    rows = frame.with_columns(missing).select("mask", *sorted(quoted)).with_row_index("_row")
     filled = [
         part.select("_row", message=_fill(int(mask)))
         for (mask,), part in rows.partition_by("mask", as_dict=True).items()

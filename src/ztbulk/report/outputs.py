@@ -49,7 +49,8 @@ def outcome_of(mask: int) -> Outcome:
 
 
 def render(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add outcome, codes and message from `mask` (and the values the messages quote).
+    """Add outcome, codes and message from `mask` (and the values the messages quote); a
+    frame with a `message` already (the native core's section 3 rows) keeps it.
 
     A batch holds few distinct masks, so outcome and code list are made once per mask and
     joined, and messages are filled a mask at a time (`messages`): a frame needs only the
@@ -65,6 +66,8 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
         schema={"mask": pl.UInt64, "outcome": pl.String, "codes": pl.List(pl.String)},
     )
     rendered = frame.join(table, on="mask", how="left", maintain_order="left")
+    if "message" in frame.columns:  # written by the native core already
+        return rendered
     return rendered.with_columns(message=messages(frame, masks))
 
 

@@ -1,35 +1,48 @@
 """SPEC section 4 across the whole file, exact, in bounded memory.
 
-Each batch stages its valid rows (line, a 64-bit hash of the identity, target, values) as
-Parquet. At the end, the hashes are searched partition by partition (hash modulo the
-partition count, so one partition holds at most about `rows_per_partition` rows): only
-hashes seen more than once (found by sorting) are candidates, and candidates are then
-grouped by the identity string itself, rebuilt from their values, so a hash collision can
-never make a duplicate.
+Each batch stages its valid rows (line, a 64-bit key of the identity, target, and either
+their values or where they are in the stream) as Parquet. At the end, the keys are searched
+partition by partition (key modulo the partition count, so one partition holds at most
+about `rows_per_partition` rows): only keys seen more than once (found by sorting) are
+candidates, and candidates are then grouped by the identity string itself, rebuilt from
+their values, so a key collision can never make a duplicate.
+
+`check` stages no values at all (nothing needs them but the duplicates' own rows): a
+candidate's values are read back from the stream (`read_back`, the native core's), once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from ztbulk.codes import Code, mask_of
 from ztbulk.frames import repeated_values
-from ztbulk.validate.rules import canonical_values, identity
+from ztbulk.validate.rules import FIELDS, canonical_values, identity
 
 DUPLICATE_ROW = mask_of(Code.DUPLICATE_ROW)
 DUPLICATE_CONFLICT = mask_of(Code.DUPLICATE_CONFLICT)
+# The other lines a duplicate's message names (a device repeated 10,000 times names a few).
+NAMED_LINES = 5
+# Valid rows (line, start, len: where each is in the stream) -> their values (line, f*).
+ReadBack = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 class DuplicateFinder:
     def __init__(
-        self, workdir: Path, columns: dict[str, int], rows_per_partition: int = 16_000_000
+        self,
+        workdir: Path,
+        columns: dict[str, int],
+        read_back: ReadBack | None = None,
+        rows_per_partition: int = 16_000_000,
     ) -> None:
-        # Each partition reads every part's hashes again: up to 16M valid rows (about 130 MB
-        # of hashes) one read does. 10M rows: 1.3 -> 0.6 s against 4M rows a partition.
+        # Each partition reads every part's keys again: up to 16M valid rows (about 130 MB
+        # of keys) one read does. 10M rows: 1.3 -> 0.6 s against 4M rows a partition.
         self.columns = columns  # canonical name -> field position, to rebuild identities
+        self.read_back = read_back  # None: the staged parts hold the values
         self.dir = workdir / "valid"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rows_per_partition = rows_per_partition
@@ -45,11 +58,13 @@ class DuplicateFinder:
         return part
 
     def finish(self) -> pl.DataFrame:
-        """`line` -> `dup_mask` (DUPLICATE_ROW or DUPLICATE_CONFLICT), sorted by line."""
+        """The duplicate rows, sorted by line: `line`, `dup_mask` (DUPLICATE_ROW or
+        DUPLICATE_CONFLICT), `dup_of` (the other lines, for the message), `dup_first` (the
+        identity's first line) and the row's values (f*)."""
         if not self.rows:
             return empty_duplicates()
         k = self._partitions()
-        return pl.concat([self._partition(p, k) for p in range(k)]).sort("line")
+        return pl.concat([self._partition(p, k) for p in range(k)], how="diagonal").sort("line")
 
     def _partitions(self) -> int:
         return max(1, math.ceil(self.rows / self.rows_per_partition))
@@ -59,26 +74,63 @@ class DuplicateFinder:
         repeated = repeated_values(scan.select("h").collect().to_series())
         if not repeated.len():
             return empty_duplicates()
-        candidates = (
-            scan.filter(pl.col("h").is_in(repeated.implode()))
+        candidates = self._with_values(scan.filter(pl.col("h").is_in(repeated.implode())))
+        keyed = (
+            candidates.lazy()
             .with_columns(canonical_values(self.columns))
-            .select("line", "target", identity=identity())
+            .with_columns(identity=identity())
         )
-        groups = candidates.group_by("identity").agg(
-            first=pl.col("line").min(), targets=pl.col("target").n_unique(), n=pl.len()
+        groups = keyed.group_by("identity").agg(
+            first=pl.col("line").min(),
+            targets=pl.col("target").n_unique(),
+            n=pl.len(),
+            lines=pl.col("line").sort().head(NAMED_LINES + 1),
         )
-        return (
-            candidates.join(groups.filter(pl.col("n") > 1), on="identity")
-            .filter((pl.col("targets") > 1) | (pl.col("line") != pl.col("first")))
-            .select(
-                "line",
-                dup_mask=pl.when(pl.col("targets") > 1)
-                .then(pl.lit(DUPLICATE_CONFLICT, pl.UInt64))
-                .otherwise(pl.lit(DUPLICATE_ROW, pl.UInt64)),
-            )
-            .collect()
+        found = keyed.join(groups.filter(pl.col("n") > 1), on="identity").filter(
+            (pl.col("targets") > 1) | (pl.col("line") != pl.col("first"))
         )
+        conflict = pl.col("targets") > 1
+        return found.select(
+            pl.col("line"),
+            pl.when(conflict)
+            .then(pl.lit(DUPLICATE_CONFLICT, pl.UInt64))
+            .otherwise(pl.lit(DUPLICATE_ROW, pl.UInt64))
+            .alias("dup_mask"),
+            _other_lines(conflict).alias("dup_of"),
+            pl.col("first").alias("dup_first"),
+            FIELDS,
+        ).collect()
+
+    def _with_values(self, candidates: pl.LazyFrame) -> pl.DataFrame:
+        """The candidate rows (line, target) with their values (f*)."""
+        if self.read_back is None:
+            return candidates.select("line", "target", FIELDS).collect()
+        rows = candidates.select("line", "target", "start", "len").collect().sort("line")
+        values = self.read_back(rows.select("line", "start", "len"))
+        return rows.select("line", "target").join(values, on="line", maintain_order="left")
+
+
+def _other_lines(conflict: pl.Expr) -> pl.Expr:
+    """What a duplicate's message names: the identity's first line for a repeat ("line 12"),
+    every other line for a conflict ("lines 3, 9 and 4 more")."""
+    others = pl.col("lines").list.set_difference(pl.concat_list(pl.col("line"))).list.sort()
+    shown = others.list.head(NAMED_LINES).cast(pl.List(pl.String)).list.join(", ")
+    more = pl.col("n") - 1 - others.list.head(NAMED_LINES).list.len()
+    word = pl.when(pl.col("n") == 2).then(pl.lit("line ")).otherwise(pl.lit("lines "))
+    tail = pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit(""))
+    return (
+        pl.when(conflict)
+        .then(pl.concat_str(word, shown, tail))
+        .otherwise(pl.format("line {}", pl.col("first")))
+    )
 
 
 def empty_duplicates() -> pl.DataFrame:
-    return pl.DataFrame(schema={"line": pl.Int64, "dup_mask": pl.UInt64})
+    return pl.DataFrame(
+        schema={
+            "line": pl.Int64,
+            "dup_mask": pl.UInt64,
+            "dup_of": pl.String,
+            "dup_first": pl.Int64,
+        }
+    )
