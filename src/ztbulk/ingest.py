@@ -27,7 +27,7 @@ from ztbulk.parse.header import HEADER_PEEK, read_header
 from ztbulk.parse.issues import FileIssue
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import FileFacts, Report
-from ztbulk.report.outputs import RENDERED, render
+from ztbulk.report.outputs import RENDERED, render, with_every_cell
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
 from ztbulk.validate.duplicates import empty_duplicates
 from ztbulk.validate.native import ReadBack, native_batches
@@ -160,7 +160,8 @@ class Ingest:
                 report.blank += blank
                 # Arrow IPC, uncompressed: a work file read once, on this machine, soon.
                 failing_part = self.work / f"failing-{len(staged.parts):06d}.arrow"
-                render(failing).select(*RENDERED, "mask", FIELDS).write_ipc(
+                rows = with_every_cell(failing, header.width, header.delimiter)
+                render(rows).select(*RENDERED, "mask", FIELDS).write_ipc(
                     failing_part, compression="uncompressed"
                 )
                 staged.parts.append((failing_part, finder.add(valid)))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ztbulk.codes import ROW_CODES, Outcome
+from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.domain import Action
 from ztbulk.errors import InternalError
 from ztbulk.frames import merge_by_line
@@ -28,6 +28,7 @@ from ztbulk.report.messages import QUOTING_MASK
 from ztbulk.report.model import Report
 from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, render, save_report, write_outputs
 from ztbulk.resolve.plan import PARTS
+from ztbulk.validate.duplicates import DUPLICATE_ROW
 from ztbulk.validate.rules import FIELDS, canonical_values
 
 ACTION_OUTCOME = {
@@ -56,7 +57,11 @@ def finalize(ctx: Context, job_id: str) -> Report:
     timer = Timer()
     plan = PlanRows(folder.plan, refused) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
-    groups = (_planned_rows(batch, plan, staged.header) for batch in prefetch(staged.batches()))
+    notes = repeats_of_rejected(staged.duplicates, folder.plan, refused)
+    groups = (
+        _with_notes(_planned_rows(batch, plan, staged.header), notes)
+        for batch in prefetch(staged.batches())
+    )
     with timer("finalize"):
         write_outputs(report, out, names, groups)
     report.timings.update(timer.seconds)
@@ -131,6 +136,49 @@ def _with_refusals(rows: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
         .then(None)
         .otherwise("device_id"),
     ).drop("refusal")
+
+
+def repeats_of_rejected(
+    duplicates: pl.DataFrame, plan: Path, refused: pl.DataFrame
+) -> pl.DataFrame:
+    """line -> note, for each DUPLICATE_ROW whose first line the registry rejected.
+
+    The rule (README, "Duplicates"): a repeat stays skipped even when the line it repeats is
+    rejected at resolution (ztbulk never picks another row than the first one written), and
+    its message says that the device was not updated by this file and which line to fix.
+    """
+    repeats = duplicates.filter(pl.col("dup_mask") == DUPLICATE_ROW).select("line", "dup_first")
+    if not repeats.height or not plan.exists():
+        return pl.DataFrame(schema={"line": pl.Int64, "note": pl.String})
+    firsts = repeats["dup_first"].unique().implode()
+    planned = pl.scan_parquet(sorted(plan.glob(PARTS))).filter(pl.col("line").is_in(firsts))
+    first = planned.select("line", "action", "mask").collect()
+    first = _with_refusals(first, refused) if refused.height else first
+    rejected = first.filter(pl.col("action") == Action.REJECT)
+    codes = {m: ", ".join(c.value for c in codes_of(m)) for m in rejected["mask"].unique()}
+    said = rejected.select(
+        dup_first=pl.col("line"),
+        note=pl.format(
+            "Line {}, which this row repeats, was rejected ({}): the device was not updated by "
+            "this file; fix line {} and import again.",
+            pl.col("line"),
+            pl.col("mask").replace_strict(codes, return_dtype=pl.String),
+            pl.col("line"),
+        ),
+    )
+    return repeats.join(said, on="dup_first").select("line", "note")
+
+
+def _with_notes(
+    rows: tuple[pl.DataFrame, pl.DataFrame], notes: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch's rows with each repeat's note (`repeats_of_rejected`) after its message."""
+    plain, failing = rows
+    if not notes.height or not failing.height:
+        return plain, failing
+    noted = failing.join(notes, on="line", how="left", maintain_order="left")
+    message = pl.concat_str("message", pl.lit(" "), "note")
+    return plain, noted.with_columns(message=pl.coalesce(message, "message")).drop("note")
 
 
 def _planned_rows(

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.frames import merge_by_line
+from ztbulk.parse.header import IGNORED_PREFIX
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, messages
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, REPORT_JSON, Failure, Report
 
@@ -71,6 +72,19 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
     return rendered.with_columns(message=messages(frame, masks))
 
 
+def with_every_cell(failing: pl.DataFrame, width: int, delimiter: str) -> pl.DataFrame:
+    """A ROW_MALFORMED record with more cells than the header keeps them all for errors.csv
+    (SPEC 6: original values): its last column holds the rest of the record as written."""
+    if not width or "raw" not in failing.columns:
+        return failing
+    cells = pl.col("raw").str.split(delimiter)
+    last = f"f{width - 1}"
+    rest = cells.list.slice(width - 1).list.join(delimiter)
+    return failing.with_columns(
+        pl.when(cells.list.len() > width).then(rest).otherwise(pl.col(last)).alias(last)
+    )
+
+
 def spreadsheet_safe(name: str, alias: str | None = None) -> pl.Expr:
     """Column `name` with a `'` before every value a spreadsheet would run as a formula
     (SPEC 6). The one place this is decided: errors.csv's cells and header, device export."""
@@ -90,8 +104,11 @@ def safe_names(names: list[str]) -> list[str]:
 
 class OutputWriter(Closing):
     def __init__(self, out_dir: Path, names: list[str]) -> None:
-        self.names = names
-        self.fields = [f"f{i}" for i in range(len(names))]
+        # Columns ztbulk wrote (errors.csv read back in) are ignored on import (SPEC 6) and
+        # dropped here, so that a fixed errors.csv checked again holds one set of them.
+        kept = [i for i, n in enumerate(names) if not n.strip().lower().startswith(IGNORED_PREFIX)]
+        self.names = [names[i] for i in kept]
+        self.fields = [f"f{i}" for i in kept]
         self.outcomes: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
         self.rows = 0
@@ -107,7 +124,7 @@ class OutputWriter(Closing):
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
-        header = safe_names([*names, *ERROR_COLUMNS])  # a column name is the file's data too
+        header = safe_names([*self.names, *ERROR_COLUMNS])  # a column name is data too
         csv.writer(self._errors, lineterminator="\n").writerow(header)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ztbulk-outputs")
         self._writing: Future[None] | None = None  # the files' share of the previous batch
