@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import IMEI_OK, IMEI_OK2
 from ztbulk import Catalog
 from ztbulk.domain import Actor, Mode
-from ztbulk.parse.reader import RECORD
+from ztbulk.parse.quoted import RECORD
 from ztbulk.validate import Rules, canonical_values, validate_batch
 from ztbulk.validate.checks import Row, code_mask
 from ztbulk.validate.fast import clean_row

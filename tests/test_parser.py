@@ -19,7 +19,7 @@ from ztbulk.codes import Code
 from ztbulk.domain import Actor
 from ztbulk.parse import ParseConfig, RecordReader, open_source, read_header
 from ztbulk.parse.header import HEADER_PEEK
-from ztbulk.parse.reader import RECORD
+from ztbulk.parse.quoted import RECORD
 
 EDGE = SHARED_DATA / "csv_edge_cases"
 MALFORMED, ENCODING = "ROW_MALFORMED", "FIELD_ENCODING"

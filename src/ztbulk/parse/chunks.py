@@ -48,11 +48,8 @@ def chunks(
             if not final:
                 cut = buf.rfind(b"\n") + 1
                 if cut == 0:  # one line longer than a chunk: read on, but keep little
-                    if len(buf) > keep:
-                        dropped += len(buf) - keep
-                        buf, skipping = buf[:keep], True
-                    carry = buf
-                    offset += dropped
+                    carry, more, skipping = _keep_start(buf, keep, skipping)
+                    offset += dropped + more
                     continue
                 buf, carry = buf[:cut], buf[cut:]
             else:
@@ -67,6 +64,13 @@ def chunks(
                 yield result, offset
             if final and not carry:
                 return
+
+
+def _keep_start(line: bytes, keep: int, skipping: bool) -> tuple[bytes, int, bool]:
+    """Of a line start with no end yet: (the bytes kept, bytes dropped, skipping on)."""
+    if len(line) <= keep:
+        return line, 0, skipping
+    return line[:keep], len(line) - keep, True
 
 
 def _skip_to_line_end(block: bytes) -> tuple[bytes, int, bool]:

@@ -136,6 +136,7 @@ class _Counter:
 
 
 def _map_columns(header: Header, actor: Actor) -> None:
+    """Find the canonical columns and the file's mode; every header problem as an issue."""
     seen: dict[str, list[str]] = {}
     unknown: list[str] = []
     for pos, name in enumerate(header.names):
@@ -145,20 +146,29 @@ def _map_columns(header: Header, actor: Actor) -> None:
             header.columns.setdefault(key, pos)
         elif not name.strip().lower().startswith(IGNORED_PREFIX):
             unknown.append(name)
-    issues = header.issues
-    for key, spellings in seen.items():
-        if len(spellings) > 1:
-            issues.append(
-                FileIssue(
-                    Code.HEADER_DUPLICATE_COLUMN,
-                    f"Column {key} appears {len(spellings)} times ({', '.join(spellings)}); "
-                    "keep one.",
-                )
-            )
-    issues.extend(_missing_columns(header.columns))
+    header.issues.extend(
+        FileIssue(
+            Code.HEADER_DUPLICATE_COLUMN,
+            f"Column {key} appears {len(spellings)} times ({', '.join(spellings)}); keep one.",
+        )
+        for key, spellings in seen.items()
+        if len(spellings) > 1
+    )
+    header.issues.extend(_missing_columns(header.columns))
+    _choose_mode(header, actor)
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown)
+        header.issues.append(
+            FileIssue(Code.HEADER_UNKNOWN_COLUMN, f"Ignored unknown column(s): {shown}.")
+        )
+
+
+def _choose_mode(header: Header, actor: Actor) -> None:
+    """profileid (apply configurations) or owner (claim, unclaim): one of them, and a reseller
+    never the first."""
     has_pid, has_owner = "profileid" in header.columns, "owner" in header.columns
     if has_pid and has_owner:
-        issues.append(
+        header.issues.append(
             FileIssue(
                 Code.HEADER_MODE_CONFLICT,
                 "The header has both profileid and owner; a file either applies configurations "
@@ -170,16 +180,13 @@ def _map_columns(header: Header, actor: Actor) -> None:
     elif has_owner:
         header.mode = Mode.OWNER
     if has_pid and actor is Actor.RESELLER:
-        issues.append(
+        header.issues.append(
             FileIssue(
                 Code.HEADER_MODE_NOT_ALLOWED,
                 "A reseller file cannot have a profileid column; use owner (a customer id, "
                 "or 0 to unclaim).",
             )
         )
-    if unknown:
-        shown = ", ".join(repr(n) for n in unknown)
-        issues.append(FileIssue(Code.HEADER_UNKNOWN_COLUMN, f"Ignored unknown column(s): {shown}."))
 
 
 def _missing_columns(columns: dict[str, int]) -> list[FileIssue]:

@@ -8,7 +8,7 @@ import polars as pl
 
 from ztbulk.domain import CANONICAL_COLUMNS, Actor, Mode
 from ztbulk.frames import merge_by_line
-from ztbulk.parse.reader import RECORD
+from ztbulk.parse.quoted import RECORD
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import Row, code_mask
 from ztbulk.validate.fast import clean_row
