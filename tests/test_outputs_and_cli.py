@@ -80,7 +80,7 @@ def test_an_error_writing_the_files_reaches_the_caller(
     def disk_full(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer._parquet, "write_table", disk_full)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_full)
     plain = pl.DataFrame(
         {"line": [2], "outcome": ["valid"], "device_id": [None]},
         schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64},

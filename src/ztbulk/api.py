@@ -1,4 +1,4 @@
-"""The library API under every entry point: `check()`; the import job lives in `apply/`."""
+"""The library API under every entry point: `check()`; the import job lives in `jobs/`."""
 
 from __future__ import annotations
 

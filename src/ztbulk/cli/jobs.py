@@ -1,4 +1,4 @@
-"""`ztbulk import`, `ztbulk jobs`, `ztbulk job show|resume`."""
+"""`ztbulk import`, `ztbulk jobs`, `ztbulk job show|resume|cancel`."""
 
 from __future__ import annotations
 

@@ -25,14 +25,16 @@ from ztbulk.parse.header import IGNORED_PREFIX
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, messages
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, REPORT_JSON, Failure, Report
 
-OUTCOMES_SCHEMA = pa.schema(
-    [
-        ("line", pa.int64()),
-        ("outcome", pa.string()),
-        ("codes", pa.list_(pa.string())),
-        ("device_id", pa.int64()),
-        ("message", pa.string()),
-    ]
+# outcomes.parquet's columns (SPEC 6), cast by Polars before Arrow sees them: an Arrow cast
+# would load pyarrow.compute, whose first use costs 0.2-0.4 s.
+OUTCOMES_SCHEMA = pl.Schema(
+    {
+        "line": pl.Int64(),
+        "outcome": pl.String(),
+        "codes": pl.List(pl.String()),
+        "device_id": pl.Int64(),
+        "message": pl.String(),
+    }
 )
 ERROR_COLUMNS = ["ztbulk_line", "ztbulk_outcome", "ztbulk_codes", "ztbulk_message"]
 FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet would run such a cell as a formula
@@ -113,14 +115,8 @@ class OutputWriter(Closing):
         self.codes: Counter[str] = Counter()
         self.rows = 0
         self.first_failures: list[Failure] = []
-        self._parquet = pq.ParquetWriter(
-            out_dir / OUTCOMES_PARQUET,
-            OUTCOMES_SCHEMA,
-            compression="lz4",
-            write_statistics=["line"],
-            # Dictionaries only where values repeat: on `line` or `message` they cost time.
-            use_dictionary=["outcome", "codes.list.element"],
-        )
+        self._path = out_dir / OUTCOMES_PARQUET
+        self._parquet: pq.ParquetWriter | None = None  # opened with the first batch's schema
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
@@ -143,7 +139,7 @@ class OutputWriter(Closing):
         device = pl.col("device_id") if "device_id" in failing.columns else pl.lit(None)
         failing_rows = failing.select(*RENDERED, device_id=device.cast(pl.Int64))
         out = merge_by_line(plain_rows, failing_rows)
-        table = out.to_arrow().select(OUTCOMES_SCHEMA.names).cast(OUTCOMES_SCHEMA)
+        table = out.select(pl.col(n).cast(t) for n, t in OUTCOMES_SCHEMA.items()).to_arrow()
         errors = failing.filter(IN_ERRORS_CSV)
         self._wait()
         # The files are written on a thread while the caller prepares the next batch: pyarrow
@@ -168,6 +164,8 @@ class OutputWriter(Closing):
             self.first_failures.append(Failure(line, outcome, list(codes), msg))
 
     def _write_files(self, table: pa.Table, errors: pl.DataFrame) -> None:
+        if self._parquet is None:
+            self._parquet = self._open_parquet(table.schema)
         self._parquet.write_table(table)
         if errors.height:
             errors.select(
@@ -177,6 +175,19 @@ class OutputWriter(Closing):
                 pl.col("codes").list.join(";").alias("ztbulk_codes"),
                 spreadsheet_safe("message", "ztbulk_message"),
             ).write_csv(self._errors, include_header=False)
+
+    def _open_parquet(self, schema: pa.Schema) -> pq.ParquetWriter:
+        """The writer of outcomes.parquet. Arrow's own schema (string views, as Polars hands
+        them) is not stored: readers see Parquet's strings, as SPEC 6 names them."""
+        return pq.ParquetWriter(
+            self._path,
+            schema,
+            compression="lz4",
+            write_statistics=["line"],
+            # Dictionaries only where values repeat: on `line` or `message` they cost time.
+            use_dictionary=["outcome", "codes.list.element"],
+            store_schema=False,
+        )
 
     def _wait(self) -> None:
         if self._writing is not None:
@@ -195,6 +206,10 @@ class OutputWriter(Closing):
                 self._wait()
             finally:
                 self._writer.shutdown()
+                if self._parquet is None:  # no rows at all: an empty file, with the columns
+                    empty = pl.DataFrame(schema=OUTCOMES_SCHEMA).to_arrow()
+                    self._parquet = self._open_parquet(empty.schema)
+                    self._parquet.write_table(empty)
                 self._parquet.close()
                 self._errors.close()
 
