@@ -43,7 +43,16 @@ def _chart(outcomes: dict[str, int]) -> str:
     return f'<svg role="img" aria-label="outcomes" width="620" height="{y}">{"".join(bars)}</svg>'
 
 
-def render_html(report: Report) -> str:
+def _button(link: str | None) -> str:
+    """The e-mail's "view details" button: the status page's signed link (`report.links`)."""
+    if link is None:
+        return ""
+    return (f'<p><a href="{escape(link)}" style="display:inline-block;padding:.6em 1.2em;'
+            'background:#1565c0;color:#fff;border-radius:4px;text-decoration:none">'
+            "View details: every failure and its reason</a></p>")  # fmt: skip
+
+
+def render_html(report: Report, link: str | None = None) -> str:
     rows = "".join(
         f"<tr><td>{_text(k)}</td><td class=n>{v:,}</td></tr>"
         for k, v in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
@@ -68,7 +77,7 @@ def render_html(report: Report) -> str:
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}td,th{{padding:.2em .8em;
 text-align:left}}.n{{text-align:right}}table{{border-collapse:collapse}}tr:nth-child(even)
 {{background:#f4f4f4}}</style></head><body>
-<h1>Import of {_text(report.file.name)}</h1>
+<h1>Import of {_text(report.file.name)}</h1>{_button(link)}
 <p>Job <code>{_text(job.get("id", ""))}</code> by {_text(job.get("user", ""))}
 as {_text(report.actor)} {_text(job.get("account_id", ""))}, mode
 {_text(report.mode or "-")}: <b id="rows">{report.rows:,}</b> data rows,

@@ -1,0 +1,37 @@
+"""The status page of a job through a signed, expiring link (`report.links`): what the
+summary e-mail's button opens, and the web page's "status page" link, with no token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from ztbulk.errors import NotFoundError
+from ztbulk.http.deps import Rt
+from ztbulk.http.views import out_dir
+from ztbulk.jobs.folder import JOB_ID, JobState
+from ztbulk.jobs.ledger import job_row
+from ztbulk.report.links import valid
+from ztbulk.report.model import REPORT_HTML
+
+router = APIRouter(tags=["status page"])
+GONE = "This link is not valid (changed, or expired): open the job from ztbulk's web page."
+
+
+@router.get("/status/{job_id}", response_class=HTMLResponse,
+            responses={404: {"description": "no such link"}})  # fmt: skip
+def status_page(
+    rt: Rt, job_id: str, expires: Annotated[int, Query(ge=0, le=2**40)],
+    sig: Annotated[str, Query(max_length=100)],
+) -> HTMLResponse:  # fmt: skip
+    if not JOB_ID.fullmatch(job_id) or not valid(rt.link_key, job_id, expires, sig):
+        raise NotFoundError(GONE)  # one answer for a forged, an expired and a missing job
+    with rt.registry() as svc:
+        state = job_row(svc.reg, job_id)["state"]
+        out = out_dir(svc.reg, rt, job_id)
+    page = out / REPORT_HTML if out is not None else None
+    if state != JobState.DONE or page is None or not page.is_file():
+        raise NotFoundError(f"Job {job_id} has no status page yet (it is {state}).")
+    return HTMLResponse(page.read_text(encoding="utf-8"), headers={"Cache-Control": "private"})
