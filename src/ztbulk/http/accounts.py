@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse
 
 from ztbulk.domain import Actor
 from ztbulk.errors import NotFoundError, UsageError
-from ztbulk.http.deps import CustomerWho, Rt, Who
+from ztbulk.http.deps import CustomerOpen, Open, Rt
 from ztbulk.http.jobs import ERRORS
 from ztbulk.http.models import (
     Configuration,
@@ -42,15 +42,15 @@ ID = Annotated[int, InPath(ge=0, le=2**62)]
 
 
 @router.get("/me", response_model=Me, tags=["account"], summary="who the token acts as")
-def me(who: Who) -> Me:
+def me(s: Open) -> Me:
+    who = s.who
     return Me(email=who.email, account_kind=who.kind.value, account_id=who.account_id,
               role=who.role)  # fmt: skip
 
 
 @router.get("/customer", response_model=Customer, tags=["account"])
-def customer(rt: Rt, who: CustomerWho) -> Any:
-    with rt.registry() as svc:
-        return svc.show_customer(who, None)
+def customer(s: CustomerOpen) -> Any:
+    return s.svc.show_customer(s.who, None)
 
 
 # -- devices ---------------------------------------------------------------------------
@@ -77,14 +77,13 @@ FIND = "find devices by IMEI, MEID, or serial with model and manufacturer"
 
 @router.get("/devices", response_model=list[Device], tags=["devices"], summary=FIND)
 def devices(
-    rt: Rt, who: Who, *, imei: Text = None, meid: Text = None, serial: Text = None,
+    s: Open, *, imei: Text = None, meid: Text = None, serial: Text = None,
     model: Text = None, manufacturer: Text = None,
 ) -> Any:  # fmt: skip
     given = [v for v in (imei, meid, serial) if v is not None and v.strip()]
     if len(given) != 1 or (serial is not None and (model is None or manufacturer is None)):
         raise UsageError("Give one of imei, meid, or serial with model and manufacturer.")
-    with rt.registry() as svc:
-        found = svc.find_device(who, given[0])
+    found = s.svc.find_device(s.who, given[0])
     hits = matching(found, imei, meid, model, manufacturer)
     if not hits:
         raise NotFoundError("No device of your account has that identifier.")
@@ -94,99 +93,87 @@ def devices(
 @router.get("/devices/export", response_class=FileResponse, tags=["devices"],
             responses={200: {"content": {"text/csv": {}}}},
             summary="the customer's devices as an importable CSV")  # fmt: skip
-def export(rt: Rt, who: CustomerWho, background: BackgroundTasks) -> FileResponse:
+def export(rt: Rt, s: CustomerOpen, background: BackgroundTasks) -> FileResponse:
     # Written to a private file first and streamed from there: the registry is held only
-    # while the file is written, never while a slow client reads.
+    # while the file is written (the session closes it before the response goes out), never
+    # while a slow client reads.
     private_dir(rt.settings.spool)
     folder = Path(tempfile.mkdtemp(prefix=".export-", dir=rt.settings.spool))
     path = folder / "devices.csv"
-    with rt.registry() as svc:
-        svc.export_devices(who, None, path)
+    s.svc.export_devices(s.who, None, path)
     background.add_task(shutil.rmtree, folder, ignore_errors=True)
     return FileResponse(path, media_type="text/csv; charset=utf-8",
-                        filename=f"devices-{who.account_id}.csv")  # fmt: skip
+                        filename=f"devices-{s.who.account_id}.csv")  # fmt: skip
 
 
 # -- configurations ----------------------------------------------------------------------
 
 
 @router.get("/configurations", response_model=list[Configuration], tags=["configurations"])
-def configurations(rt: Rt, who: CustomerWho) -> Any:
-    with rt.registry() as svc:
-        return svc.list_configs(who)
+def configurations(s: CustomerOpen) -> Any:
+    return s.svc.list_configs(s.who)
 
 
 @router.post("/configurations", response_model=Configuration, status_code=201,
              tags=["configurations"])  # fmt: skip
-def add_configuration(rt: Rt, who: CustomerWho, body: NewConfiguration) -> Any:
+def add_configuration(s: CustomerOpen, body: NewConfiguration) -> Any:
     values = body.model_dump(exclude={"default"}, exclude_none=True)
-    with rt.registry() as svc:
-        return svc.add_config(who, values, body.default)
+    return s.svc.add_config(s.who, values, body.default)
 
 
 @router.patch("/configurations/{config_id}", response_model=Configuration,
               tags=["configurations"])  # fmt: skip
-def edit_configuration(rt: Rt, who: CustomerWho, config_id: ID, body: ConfigurationChange) -> Any:
-    with rt.registry() as svc:
-        return svc.edit_config(who, config_id, body.model_dump(exclude_none=True))
+def edit_configuration(s: CustomerOpen, config_id: ID, body: ConfigurationChange) -> Any:
+    return s.svc.edit_config(s.who, config_id, body.model_dump(exclude_none=True))
 
 
 @router.post("/configurations/{config_id}/default", response_model=Configuration,
              tags=["configurations"], summary="make it the default")  # fmt: skip
-def default_configuration(rt: Rt, who: CustomerWho, config_id: ID) -> Any:
-    with rt.registry() as svc:
-        return svc.set_default(who, config_id)
+def default_configuration(s: CustomerOpen, config_id: ID) -> Any:
+    return s.svc.set_default(s.who, config_id)
 
 
 @router.delete("/configurations/{config_id}", status_code=204, tags=["configurations"])
-def delete_configuration(rt: Rt, who: CustomerWho, config_id: ID) -> None:
-    with rt.registry() as svc:
-        svc.delete_config(who, config_id)
+def delete_configuration(s: CustomerOpen, config_id: ID) -> None:
+    s.svc.delete_config(s.who, config_id)
 
 
 # -- users -------------------------------------------------------------------------------
 
 
 @router.get("/users", response_model=list[User], tags=["users"])
-def users(rt: Rt, who: Who) -> Any:
-    with rt.registry() as svc:
-        return svc.list_users(who)
+def users(s: Open) -> Any:
+    return s.svc.list_users(s.who)
 
 
 @router.post("/users", response_model=User, status_code=201, tags=["users"])
-def add_user(rt: Rt, who: Who, body: NewUser) -> Any:
-    with rt.registry() as svc:
-        return svc.add_user(who, body.email, body.role.value)
+def add_user(s: Open, body: NewUser) -> Any:
+    return s.svc.add_user(s.who, body.email, body.role.value)
 
 
 @router.patch("/users/{email}", response_model=User, tags=["users"])
-def set_role(rt: Rt, who: Who, email: str, body: RoleChange) -> Any:
-    with rt.registry() as svc:
-        return svc.set_role(who, email, body.role.value)
+def set_role(s: Open, email: str, body: RoleChange) -> Any:
+    return s.svc.set_role(s.who, email, body.role.value)
 
 
 @router.delete("/users/{email}", status_code=204, tags=["users"])
-def remove_user(rt: Rt, who: Who, email: str) -> None:
-    with rt.registry() as svc:
-        svc.remove_user(who, email)
+def remove_user(s: Open, email: str) -> None:
+    s.svc.remove_user(s.who, email)
 
 
 # -- resellers ---------------------------------------------------------------------------
 
 
 @router.get("/resellers", response_model=list[Reseller], tags=["resellers"])
-def resellers(rt: Rt, _who: Who) -> Any:
-    with rt.registry() as svc:
-        return svc.list_accounts(Actor.RESELLER)
+def resellers(s: Open) -> Any:
+    return s.svc.list_accounts(Actor.RESELLER)
 
 
 @router.post("/resellers/{reseller_id}/enable", response_model=ResellerLink, tags=["resellers"])
-def enable(rt: Rt, who: CustomerWho, reseller_id: ID) -> Any:
-    with rt.registry() as svc:
-        return svc.set_reseller(who, reseller_id, True)
+def enable(s: CustomerOpen, reseller_id: ID) -> Any:
+    return s.svc.set_reseller(s.who, reseller_id, True)
 
 
 @router.post("/resellers/{reseller_id}/disable", response_model=ResellerLink, tags=["resellers"])
-def disable(rt: Rt, who: CustomerWho, reseller_id: ID) -> Any:
-    with rt.registry() as svc:
-        return svc.set_reseller(who, reseller_id, False)
+def disable(s: CustomerOpen, reseller_id: ID) -> Any:
+    return s.svc.set_reseller(s.who, reseller_id, False)

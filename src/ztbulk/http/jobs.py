@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ztbulk.errors import ConflictError, NotFoundError
-from ztbulk.http.deps import Rt, Who
+from ztbulk.http.deps import Open, Rt, Who
 from ztbulk.http.models import Job, JobFile
 from ztbulk.http.problems import Problem
 from ztbulk.http.runtime import Runtime
@@ -121,15 +121,14 @@ def _view(rt: Runtime, who: Principal, job_id: str) -> Job:
 
 
 @router.get("/jobs", response_model=list[Job], responses=ERRORS, summary="the account's jobs")
-def jobs(rt: Rt, who: Who, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Job]:
-    with rt.registry() as svc:
-        rows = list_jobs(svc.reg, who.kind, who.account_id, limit)
-        return [job_view(svc.reg, rt, row) for row in rows]
+def jobs(rt: Rt, s: Open, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Job]:
+    rows = list_jobs(s.svc.reg, s.who.kind, s.who.account_id, limit)
+    return [job_view(s.svc.reg, rt, row) for row in rows]
 
 
 @router.get("/jobs/{job_id}", response_model=Job, responses=ERRORS, summary="one job")
-def job(rt: Rt, who: Who, job_id: str) -> Job:
-    return _view(rt, who, job_id)
+def job(rt: Rt, s: Open, job_id: str) -> Job:
+    return job_view(s.svc.reg, rt, own_job(s.svc.reg, s.who, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job, responses=ERRORS, summary="cancel")
@@ -147,10 +146,9 @@ FILES: dict[int | str, dict[str, Any]] = {200: {"content": {m: {} for m in MEDIA
 
 @router.get("/jobs/{job_id}/files/{name}", responses=ERRORS | FILES, response_class=FileResponse,
             summary="download one of the job's outputs")  # fmt: skip
-def job_file(rt: Rt, who: Who, job_id: str, name: JobFile) -> FileResponse:
-    with rt.registry() as svc:
-        state = own_job(svc.reg, who, job_id)["state"]
-        out = out_dir(svc.reg, rt, job_id)
+def job_file(rt: Rt, s: Open, job_id: str, name: JobFile) -> FileResponse:
+    state = own_job(s.svc.reg, s.who, job_id)["state"]
+    out = out_dir(s.svc.reg, rt, job_id)
     path = out / name.value if out is not None else None
     if state != JobState.DONE or path is None or not path.is_file():
         raise NotFoundError(f"Job {job_id} has no {name.value} (yet: it is {state}).")
