@@ -14,7 +14,7 @@ import httpx
 
 from tests.services import Service
 from ztbulk.domain import Actor
-from ztbulk.registry.db import Registry
+from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
 from ztbulk.registry.service import RegistryService
 
@@ -34,9 +34,9 @@ class World:
         return httpx.Client(base_url=self.service.url, headers=headers, timeout=120)
 
     def devices(self, customer: int, n: int) -> list[dict[str, Any]]:
-        """The first `n` devices of the customer identified by IMEI (read from the registry
-        file itself, which the idle service does not hold)."""
-        with Registry.open(self.service.db) as reg:
+        """The first `n` devices of the customer identified by IMEI, read from the registry
+        file itself (taking turns with the service, which opens it for each request)."""
+        with open_when_free(self.service.db, wait_s=30) as reg:
             cur = reg.con.execute(
                 "SELECT id, imei, manufacturer, customer_id, configuration_id FROM devices "
                 "WHERE customer_id = ? AND imei IS NOT NULL ORDER BY id LIMIT ?",

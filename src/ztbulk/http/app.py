@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from ztbulk.http import accounts, jobs, problems, status
+from ztbulk.http import accounts, jobs, problems, status, web
 from ztbulk.http.runtime import running
 from ztbulk.settings import Settings
 
@@ -34,4 +34,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(accounts.router)
     app.include_router(status.router)
+    app.include_router(web.router)
     return app

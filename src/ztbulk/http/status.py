@@ -17,6 +17,12 @@ from ztbulk.report.links import valid
 from ztbulk.report.model import REPORT_HTML
 
 router = APIRouter(tags=["status page"])
+# The page is self-contained (inline style and SVG, no script): nothing else may load.
+PAGE_HEADERS = {
+    "Cache-Control": "private",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "Referrer-Policy": "no-referrer",  # the signed link must not leak to a site it points to
+}
 GONE = "This link is not valid (changed, or expired): open the job from ztbulk's web page."
 
 
@@ -34,4 +40,4 @@ def status_page(
     page = out / REPORT_HTML if out is not None else None
     if state != JobState.DONE or page is None or not page.is_file():
         raise NotFoundError(f"Job {job_id} has no status page yet (it is {state}).")
-    return HTMLResponse(page.read_text(encoding="utf-8"), headers={"Cache-Control": "private"})
+    return HTMLResponse(page.read_text(encoding="utf-8"), headers=PAGE_HEADERS)

@@ -40,7 +40,8 @@ def _chart(outcomes: dict[str, int]) -> str:
             f'<text x="{116 + width}" y="{y + 16}">{n:,}</text>'
         )
         y += 28
-    return f'<svg role="img" aria-label="outcomes" width="620" height="{y}">{"".join(bars)}</svg>'
+    return (f'<svg role="img" aria-label="outcomes" width="620" height="{y}" '
+            f'viewBox="0 0 620 {y}">{"".join(bars)}</svg>')  # fmt: skip
 
 
 def _button(link: str | None) -> str:
@@ -73,10 +74,12 @@ def render_html(report: Report, link: str | None = None) -> str:
     job = report.job or {}
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ztbulk import {_text(job.get("id", ""))}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}td,th{{padding:.2em .8em;
 text-align:left}}.n{{text-align:right}}table{{border-collapse:collapse}}tr:nth-child(even)
-{{background:#f4f4f4}}</style></head><body>
+{{background:#f4f4f4}}svg{{max-width:100%;height:auto}}@media (max-width:40em){{body{{margin:1em}}
+td,th{{padding:.2em .4em}}}}</style></head><body>
 <h1>Import of {_text(report.file.name)}</h1>{_button(link)}
 <p>Job <code>{_text(job.get("id", ""))}</code> by {_text(job.get("user", ""))}
 as {_text(report.actor)} {_text(job.get("account_id", ""))}, mode
