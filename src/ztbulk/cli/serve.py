@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
+from ztbulk.registry.tokens import secret
+from ztbulk.report.links import LINK_SECRET, status_path
+from ztbulk.settings import Settings
 
 
 def add_parsers(sub: Any) -> None:
@@ -46,6 +53,23 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_ADDRESS = "http://127.0.0.1:8000"
+
+
+def served_status_page(settings: Settings, db: Path, job_id: str) -> str | None:
+    """The job's status page at the HTTP service (ZTBULK_PUBLIC_URL, else `ztbulk serve`'s
+    default address), if a service there serves it: the demo prints it when one does."""
+    with Registry.open(db) as reg:
+        key = secret(reg, LINK_SECRET)
+    url = (settings.public_url or DEFAULT_ADDRESS).rstrip("/")
+    url += status_path(key, job_id, settings.link_hours)
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return url if answer.status == 200 else None
+    except (urllib.error.URLError, OSError):  # no service there, or one of another registry
+        return None
+
+
 def _with_service(args: argparse.Namespace, fn: Any) -> int:
     with Registry.open(args.settings.db) as reg:
         result = fn(RegistryService(reg))
@@ -57,8 +81,10 @@ def _text(result: Any) -> str:
     if isinstance(result, list):
         return "\n".join(f"{t['id']}  {t['user']}  {t['prefix']}  {t['created_at']}"
                          for t in result)  # fmt: skip
-    if "token" in result:
-        return f"{result['token']}\n(token {result['id']} for {result['user']}: shown only now)"
+    if "token" in result:  # the token alone on stdout, so that TOKEN=$(...) takes it
+        print(f"ztbulk: token {result['id']} for {result['user']}; it is shown only now",
+              file=sys.stderr)  # fmt: skip
+        return str(result["token"])
     return f"token {result['revoked']} revoked"
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -29,8 +29,6 @@ from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState
 from ztbulk.jobs.runners import Runner, runner_for
 from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.registry.service import RegistryService
-from ztbulk.registry.tokens import secret
-from ztbulk.report.links import LINK_SECRET
 from ztbulk.settings import Settings
 
 REQUEST_WAIT_S = 30.0  # a request waits this long for the registry, then answers 503
@@ -79,7 +77,6 @@ class ServiceRunner:
 class Runtime:
     settings: Settings
     runner: Runner
-    link_key: bytes = field(default=b"", repr=False)
 
     @contextmanager
     def registry(self) -> Iterator[RegistryService]:
@@ -91,17 +88,17 @@ class Runtime:
 @contextmanager
 def running(settings: Settings) -> Iterator[Runtime]:
     """The service's runtime from start to stop: the registry opened once at start (made
-    current, the link key read), then only per request."""
-    with Registry.open(settings.db, memory=settings.duckdb_memory) as reg:
-        key = secret(reg, LINK_SECRET)
+    current, or a usage error), then only per request."""
+    with Registry.open(settings.db, memory=settings.duckdb_memory):
+        pass
     if settings.distributed:
-        yield Runtime(settings, runner_for(settings, lambda text: log.info("%s", text)), key)
+        yield Runtime(settings, runner_for(settings, lambda text: log.info("%s", text)))
         return
     runner = ServiceRunner(settings)
     runner.run()
     try:
         _resume_unfinished(runner)
-        yield Runtime(settings, runner, key)
+        yield Runtime(settings, runner)
     finally:
         runner.stop()
 

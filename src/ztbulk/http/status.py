@@ -13,7 +13,8 @@ from ztbulk.http.deps import Rt
 from ztbulk.http.views import out_dir
 from ztbulk.jobs.folder import JOB_ID, JobState
 from ztbulk.jobs.ledger import job_row
-from ztbulk.report.links import valid
+from ztbulk.registry.tokens import secret
+from ztbulk.report.links import LINK_SECRET, valid
 from ztbulk.report.model import REPORT_HTML
 
 router = APIRouter(tags=["status page"])
@@ -32,9 +33,11 @@ def status_page(
     rt: Rt, job_id: str, expires: Annotated[int, Query(ge=0, le=2**40)],
     sig: Annotated[str, Query(max_length=100)],
 ) -> HTMLResponse:  # fmt: skip
-    if not JOB_ID.fullmatch(job_id) or not valid(rt.link_key, job_id, expires, sig):
-        raise NotFoundError(GONE)  # one answer for a forged, an expired and a missing job
+    if not JOB_ID.fullmatch(job_id):
+        raise NotFoundError(GONE)
     with rt.registry() as svc:
+        if not valid(secret(svc.reg, LINK_SECRET), job_id, expires, sig):
+            raise NotFoundError(GONE)  # one answer for a forged, an expired and a missing job
         state = job_row(svc.reg, job_id)["state"]
         out = out_dir(svc.reg, rt, job_id)
     page = out / REPORT_HTML if out is not None else None

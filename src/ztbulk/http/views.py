@@ -16,7 +16,8 @@ from ztbulk.jobs.api import describe
 from ztbulk.jobs.folder import JOB_ID, UNFINISHED, JobFolder, JobState
 from ztbulk.registry.access import Principal
 from ztbulk.registry.db import Registry
-from ztbulk.report.links import status_path
+from ztbulk.registry.tokens import secret
+from ztbulk.report.links import LINK_SECRET, status_path
 from ztbulk.report.model import REPORT_JSON
 
 
@@ -57,7 +58,7 @@ def job_view(reg: Registry, rt: Runtime, job: dict[str, Any]) -> Job:
                           batches=int(job["batches"] or 0)),
         outcomes=done_report.get("outcomes"), codes=done_report.get("codes"),
         file_errors=done_report.get("file_errors"), exit_code=done_report.get("exit_code"),
-        links=_links(rt, job_id, report is not None),
+        links=_links(reg, rt, job_id, report is not None),
     )  # fmt: skip
 
 
@@ -79,9 +80,12 @@ def _status(rt: Runtime, job: dict[str, Any]) -> str:
     return told
 
 
-def _links(rt: Runtime, job_id: str, done: bool) -> dict[str, str]:
+def _links(reg: Registry, rt: Runtime, job_id: str, done: bool) -> dict[str, str]:
     links = {"self": f"/v1/jobs/{job_id}", "cancel": f"/v1/jobs/{job_id}/cancel"}
     if done:
         links |= {f.value: f"/v1/jobs/{job_id}/files/{f.value}" for f in JobFile}
-        links["status_page"] = status_path(rt.link_key, job_id, rt.settings.link_hours)
+        # The key is read from the registry each time: the workers sign the e-mail's link
+        # with it too, and a registry made anew (the demo's) has a key of its own.
+        key = secret(reg, LINK_SECRET)
+        links["status_page"] = status_path(key, job_id, rt.settings.link_hours)
     return links

@@ -75,12 +75,14 @@ class TokenOps(Access):
 def secret(reg: Registry, name: str) -> bytes:
     """A random secret kept in the registry under `name`, made the first time it is asked
     for: the key that signs links, shared by the server and the workers through the registry."""
-    with reg.transaction() as con:
-        con.execute(
-            "INSERT INTO secrets VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [name, secrets.token_hex(32)],
-        )
     found = reg.one("SELECT value FROM secrets WHERE name = ?", [name])
+    if found is None:  # read far more often than made: a write only the first time
+        with reg.transaction() as con:
+            con.execute(
+                "INSERT INTO secrets VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [name, secrets.token_hex(32)],
+            )
+        found = reg.one("SELECT value FROM secrets WHERE name = ?", [name])
     assert found is not None  # inserted just above if it was missing
     return bytes.fromhex(str(found[0]))
 
