@@ -4,7 +4,7 @@ tests (test_serve*.py) share."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,12 @@ class World:
 
 
 @contextmanager
-def served(folder: Path, devices: int = 300, **env: str) -> Iterator[World]:
+def served(
+    folder: Path, devices: int = 300, before: Callable[[Path, Seeded], None] | None = None,
+    **env: str,
+) -> Iterator[World]:  # fmt: skip
+    """A seeded registry in `folder`, served; `before(db, seeded)` runs before the service
+    starts."""
     db = folder / "reg.duckdb"
     with Registry.open(db, create=True) as reg:
         seeded = seed(reg, devices, other_devices=30)
@@ -55,6 +60,8 @@ def served(folder: Path, devices: int = 300, **env: str) -> Iterator[World]:
         svc.add_account(Actor.RESELLER, "Second reseller", OTHER_RESELLER)
         users = (OWNER, ADMIN, OTHER_OWNER, RESELLER_OWNER, OTHER_RESELLER)
         tokens = {u: str(svc.create_token(u)["token"]) for u in users}
+    if before is not None:
+        before(db, seeded)
     service = Service(db, folder / "spool", **env)
     service.start()
     try:

@@ -8,6 +8,15 @@ const OUTCOMES = ["applied", "claimed", "unclaimed", "unchanged", "valid", "skip
 let current = null; // the job shown in the "job" card
 let timer = null;
 
+// The page's words in its language (the service puts them in the page, `http.i18n`).
+const MESSAGES = JSON.parse(document.getElementById("messages").textContent);
+
+function t(message, values = {}) {
+  let text = MESSAGES[message] || message;
+  for (const [name, value] of Object.entries(values)) text = text.replaceAll("{" + name + "}", value);
+  return text;
+}
+
 function token() { return sessionStorage.getItem(KEY); }
 
 async function api(path, options = {}) {
@@ -48,7 +57,7 @@ async function signIn(event) {
     await refresh();
   } catch (error) {
     sessionStorage.removeItem(KEY);
-    $("sign-in-error").textContent = error.status === 401 ? "This token is not valid." : error.message;
+    $("sign-in-error").textContent = error.status === 401 ? t("This token is not valid.") : error.message;
     $("sign-in-error").hidden = false;
   }
 }
@@ -71,24 +80,24 @@ function upload(event) {
   request.upload.onprogress = (e) => {
     if (!e.lengthComputable) return;
     $("upload-progress").value = Math.round((100 * e.loaded) / e.total);
-    $("upload-status").textContent = "Uploading " + file.name + ": " + number(e.loaded) +
-      " of " + number(e.total) + " bytes";
+    $("upload-status").textContent = t("Uploading {name}: {done} of {total} bytes",
+      { name: file.name, done: number(e.loaded), total: number(e.total) });
   };
   request.onload = () => {
     $("upload-button").disabled = false;
     let body = {};
     try { body = JSON.parse(request.responseText); } catch (e) { /* not JSON */ }
     if (request.status === 202) {
-      $("upload-status").textContent = "Uploaded " + file.name + " as job " + body.id + ".";
+      $("upload-status").textContent = t("Uploaded {name} as job {id}.", { name: file.name, id: body.id });
       show(body);
       refresh();
     } else {
-      $("upload-status").textContent = "Not uploaded: " + (body.detail || request.statusText);
+      $("upload-status").textContent = t("Not uploaded: {why}", { why: body.detail || request.statusText });
     }
   };
   request.onerror = () => {
     $("upload-button").disabled = false;
-    $("upload-status").textContent = "Not uploaded: the connection failed.";
+    $("upload-status").textContent = t("Not uploaded: the connection failed.");
   };
   $("upload-button").disabled = true;
   $("upload-progress").hidden = false;
@@ -104,10 +113,10 @@ function outcomeLine(outcomes) {
 function show(job) {
   current = job;
   $("job").hidden = false;
-  $("job-title").textContent = job.file_name + (job.dry_run ? " (dry run)" : "");
+  $("job-title").textContent = job.file_name + (job.dry_run ? " " + t("(dry run)") : "");
   $("job-state").textContent = job.state;
   $("job-state").className = "state " + job.state;
-  $("job-status").textContent = "Job " + job.id + ": " + job.status;
+  $("job-status").textContent = t("Job {id}: {status}", { id: job.id, status: job.status });
   const p = job.progress;
   $("job-progress").hidden = job.state === "done" || !p.rows_total;
   if (p.rows_total) $("job-progress").value = Math.round((100 * p.rows_done) / p.rows_total);
@@ -133,7 +142,7 @@ function showCounts(job) {
   const outcomes = job.outcomes || {};
   const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
   const rows = element("div", undefined, "count");
-  rows.append(element("b", number(job.rows ?? 0)), element("span", "data rows"));
+  rows.append(element("b", number(job.rows ?? 0)), element("span", t("data rows")));
   counts.append(rows);
   for (const name of OUTCOMES.filter((k) => outcomes[k])) {
     const box = element("div", undefined, "count");
@@ -170,7 +179,7 @@ function jobRow(job) {
   tr.dataset.id = job.id;
   const state = element("td");
   state.append(element("span", job.state, "state " + job.state));
-  tr.append(element("td", job.file_name + (job.dry_run ? " (dry run)" : "")),
+  tr.append(element("td", job.file_name + (job.dry_run ? " " + t("(dry run)") : "")),
     element("td", job.created_at.slice(0, 19)), state,
     element("td", job.rows === null ? "" : number(job.rows), "n"),
     element("td", outcomeLine(job.outcomes)));
@@ -185,7 +194,7 @@ async function refresh() {
     jobs = await (await api("/v1/jobs?limit=50")).json();
   } catch (error) {
     if (error.status === 401) return signOut();
-    $("upload-status").textContent = "Could not load the jobs: " + error.message;
+    $("upload-status").textContent = t("Could not load the jobs: {why}", { why: error.message });
   }
   $("jobs").tBodies[0].replaceChildren(...jobs.map(jobRow));
   $("no-jobs").hidden = jobs.length > 0;
