@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ztbulk.registry.db import Registry
+from ztbulk.registry.db import Registry, open_when_free
 from ztbulk.registry.service import RegistryService
 from ztbulk.registry.tokens import secret
 from ztbulk.report.links import LINK_SECRET, status_path
@@ -47,6 +47,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if settings.public_url is None:  # the summary e-mail's link: this service, as started
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         settings = settings.with_options(public_url=f"http://{host}:{args.port}")
+    with open_when_free(settings.db, settings.duckdb_memory, wait_s=30):
+        pass  # no registry there, or one too new: said in one sentence, before uvicorn starts
     logging.basicConfig(level=logging.INFO, format="ztbulk serve: %(message)s")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=10)  # fmt: skip

@@ -89,8 +89,8 @@ class Runtime:
 def running(settings: Settings) -> Iterator[Runtime]:
     """The service's runtime from start to stop: the registry opened once at start (made
     current, or a usage error), then only per request."""
-    with Registry.open(settings.db, memory=settings.duckdb_memory):
-        pass
+    with open_when_free(settings.db, settings.duckdb_memory, REQUEST_WAIT_S):
+        pass  # workers may hold it a moment: wait a turn as a request does
     if settings.distributed:
         yield Runtime(settings, runner_for(settings, lambda text: log.info("%s", text)))
         return
