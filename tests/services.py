@@ -147,3 +147,47 @@ class SmtpSink:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Service:
+    """`ztbulk serve` as a real process on a free port, on its own registry and spool: what
+    the HTTP tests talk to. Its log goes to a file beside the spool (a pipe nobody reads would
+    block it); `pid` is for measuring it (/proc/PID/status)."""
+
+    def __init__(self, db: Path, spool: Path, **env: str) -> None:
+        self.db, self.spool = db, spool
+        self.env = os.environ | {"ZTBULK_SPOOL": str(spool), "ZTBULK_DB": str(db)} | env
+        self.log = spool.parent / f"serve-{time.monotonic_ns()}.log"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60) -> None:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ztbulk", "serve", "--port", str(self.port)],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while b"Application startup complete" not in self.log.read_bytes():
+            assert self.proc.poll() is None, f"ztbulk serve ended: {self.log.read_text()}"
+            assert time.monotonic() < deadline, f"ztbulk serve never started ({self.log})"
+            time.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None

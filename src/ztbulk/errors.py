@@ -4,15 +4,21 @@
     ├── UsageError               the call is wrong: an option, a path, a right, a job id
     │   ├── CatalogError         a manufacturer/model catalogue is unusable
     │   ├── PermissionDeniedError  the acting user may not do this
+    │   │   └── ForeignAccountError  not the acting user's account (HTTP: 404, as if missing)
     │   ├── NotFoundError        no such account, user, configuration or device (for you)
+    │   ├── AuthenticationError  no valid API token (HTTP 401)
+    │   ├── ConflictError        the request clashes with one in progress (HTTP 409)
     │   ├── RegistryTooNewError  the registry was written by a newer ztbulk
     │   └── JobCancelledError    the job was cancelled
     ├── InputError               an input file cannot be read, or changed under ztbulk
+    │   └── FileTooLargeError    an upload over the byte limit (FILE_TOO_LARGE, HTTP 413)
     ├── TransientError           retryable, exit 3: the same call may pass later
     │   ├── RegistryBusyError    another process holds the registry
     │   ├── BrokerError          the broker cannot be reached
     │   └── JobWaitingError      an earlier job of the account is not finished
     └── InternalError            exit 3: a bug or broken environment; the job can be resumed
+
+`ztbulk.http.problems` maps this tree to HTTP statuses (RFC 9457 problem documents).
 
 File-level problems of an input CSV are not exceptions: they are findings recorded in the
 report (`FileIssue`). `retryable` marks the errors that the same call could get past later;
@@ -37,12 +43,29 @@ class InputError(ZtbulkError):
     """An input file cannot be read at all (missing, a directory, no permission)."""
 
 
+class FileTooLargeError(InputError):
+    """An uploaded file is over the configured byte limit (SPEC's FILE_TOO_LARGE)."""
+
+
 class CatalogError(UsageError):
     """A manufacturer/model catalogue file is unusable."""
 
 
 class PermissionDeniedError(UsageError):
     """The acting user may not do this (wrong account, or a role without the right)."""
+
+
+class ForeignAccountError(PermissionDeniedError):
+    """The account is not the acting user's: over HTTP the same 404 as a missing one, so that a
+    caller learns nothing of other accounts."""
+
+
+class AuthenticationError(UsageError):
+    """No API token, or one that is unknown or revoked, or whose user was removed."""
+
+
+class ConflictError(UsageError):
+    """The request clashes with another one still in progress (the same Idempotency-Key)."""
 
 
 class NotFoundError(UsageError):

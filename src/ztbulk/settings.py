@@ -13,7 +13,9 @@ workers' messages (50000); `ZTBULK_DUCKDB_MEMORY` DuckDB's memory cap (DuckDB's 
 `ZTBULK_SMTP_URL` send summary.eml (unset: written only); `ZTBULK_MAIL_FROM` its sender
 (ztbulk@localhost); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import and resume
 (`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
-(native: the Rust core).
+(native: the Rust core); `ZTBULK_PUBLIC_URL` the address the HTTP service is reached at, for
+the status page link of summary.eml (unset: no link; `ztbulk serve` sets its own address);
+`ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ztbulk.parse.config import ParseConfig
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 _BROKER = re.compile(r"^rediss?://")
+_PUBLIC = re.compile(r"^https?://[^/\s]+(/\S*)?$")
 PREFIX = "ZTBULK_"
 
 
@@ -50,6 +53,8 @@ class Settings:
     duckdb_memory: str | None = None
     smtp_url: str | None = None
     mail_from: str = "ztbulk@localhost"
+    public_url: str | None = None
+    link_hours: int = 168
     parse: ParseConfig = field(default_factory=ParseConfig)
 
     def __post_init__(self) -> None:
@@ -62,7 +67,12 @@ class Settings:
             raise UsageError(
                 f"ZTBULK_DUCKDB_MEMORY={self.duckdb_memory!r} is not a size such as 1GB or 512MB."
             )
-        for name in ("batch_rows", "heartbeat_ms", "maintenance_chance"):
+        if self.public_url is not None and not _PUBLIC.match(self.public_url):
+            raise UsageError(
+                f"ZTBULK_PUBLIC_URL={self.public_url!r} is not an http(s) address such as "
+                "https://ztbulk.example.com."
+            )
+        for name in ("batch_rows", "heartbeat_ms", "maintenance_chance", "link_hours"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{PREFIX}{name.upper()} must be a positive number.")
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from ztbulk.cli import check as check_cmd
 from ztbulk.cli import jobs as jobs_cmd
 from ztbulk.cli import registry as registry_cmd
+from ztbulk.cli import serve as serve_cmd
 from ztbulk.cli.crash import write_crash_report
 from ztbulk.errors import ZtbulkError
 from ztbulk.report.text import one_line
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_parsers(sub)
     registry_cmd.add_parsers(sub)
     jobs_cmd.add_parsers(sub)
+    serve_cmd.add_parsers(sub)
     return parser
 
 

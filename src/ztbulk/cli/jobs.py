@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.cli.check import print_summary
+from ztbulk.cli.serve import served_status_page
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.jobs import ImportResult, cancel_job, import_file, ledger, resume_job
@@ -152,6 +153,8 @@ def run_demo(args: argparse.Namespace) -> int:
         say=say_to_stderr,
     )  # fmt: skip
     _finish(result)
+    if url := served_status_page(args.settings, db, result.job_id):
+        print(f"Status page at the service: {url}")
     return 0  # the demo shows defects on purpose: finding them is success
 
 

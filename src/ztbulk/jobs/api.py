@@ -39,15 +39,17 @@ def import_file(
     settings: Settings | None = None, db: str | Path | None = None,
     spool: str | Path | None = None, out_dir: str | Path | None = None,
     wait: bool = True, dry_run: bool = False, say: Say = lambda _text: None,
+    runner: Runner | None = None, upload: ledger.Upload | None = None,
 ) -> ImportResult:  # fmt: skip
     """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
     resolve, apply, report. The user's right to import for the account is checked before the
     file is read; with `wait=False` the job is only submitted (and, distributed, queued). A
     dry run resolves and plans, writes the same reports with the outcomes the rows would get,
-    and changes nothing."""
+    and changes nothing. `runner` replaces the one the settings choose (the HTTP service's
+    own workers); `upload` says `path` is already spooled and hashed (`ledger.submit`)."""
     path, actor = Path(path), Actor(actor)
     settings = (settings or Settings()).with_options(db=db, spool=spool)
-    runner = runner_for(settings, say)
+    runner = runner or runner_for(settings, say)
     with runner.registry() as reg:
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
@@ -58,7 +60,7 @@ def import_file(
         out = Path(out_dir) if out_dir else None
         spec = ledger.submit(
             reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out,
-            dry_run=dry_run,
+            dry_run=dry_run, upload=upload,
         )  # fmt: skip
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
         if runner.background or wait:
@@ -100,14 +102,14 @@ def resume_job(
 
 def cancel_job(
     job_id: str, *, user: str, settings: Settings | None = None,
-    db: str | Path | None = None, spool: str | Path | None = None,
+    db: str | Path | None = None, spool: str | Path | None = None, runner: Runner | None = None,
 ) -> str:  # fmt: skip
     """Cancel a job that is not finished: its pending batches are never applied (those already
     applied stay). `user` needs the right to import for the job's account. Returns the state
     the job had."""
     settings = (settings or Settings()).with_options(db=db, spool=spool)
     folder = JobFolder(settings.spool, job_id)
-    with runner_for(settings, lambda _text: None).registry() as reg:
+    with (runner or runner_for(settings, lambda _text: None)).registry() as reg:
         spec = ledger.spec(reg, folder)
         svc = RegistryService(reg)
         svc.require(svc.principal(user), spec.who, spec.account_id, ANY_ROLE, "cancel jobs")

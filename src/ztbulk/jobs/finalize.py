@@ -22,7 +22,10 @@ from ztbulk.jobs.folder import JobFolder, JobState, private_dir
 from ztbulk.jobs.staged import load_staged
 from ztbulk.parse.header import Header
 from ztbulk.parse.prefetch import prefetch
+from ztbulk.registry.db import Registry
+from ztbulk.registry.tokens import secret
 from ztbulk.report.html import write_html
+from ztbulk.report.links import LINK_SECRET, status_path
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.messages import QUOTING_MASK
 from ztbulk.report.model import Report
@@ -50,6 +53,7 @@ def finalize(ctx: Context, job_id: str) -> Report:
         refused = reg.con.sql(
             "SELECT line, code FROM job_refusals WHERE job_id = ?", params=[job_id]
         ).pl()
+        link = _status_link(ctx, reg, job_id)
     report, staged = load_staged(folder)
     report.out_dir = spec.out_dir  # the ledger's, whatever the folder says
     out = Path(report.out_dir)
@@ -71,10 +75,19 @@ def finalize(ctx: Context, job_id: str) -> Report:
     report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
     save_report(report, out)  # again, with every stage's time
     write_html(report, out)
-    write_summary_email(report, out, ctx.settings.mail_from)
+    write_summary_email(report, out, ctx.settings.mail_from, link)
     with ctx.opener(spec.db) as reg:
         ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
     return report
+
+
+def _status_link(ctx: Context, reg: Registry, job_id: str) -> str | None:
+    """The status page's signed address at the HTTP service, if its address is known."""
+    base = ctx.settings.public_url
+    if base is None:
+        return None
+    key = secret(reg, LINK_SECRET)
+    return base.rstrip("/") + status_path(key, job_id, ctx.settings.link_hours)
 
 
 class PlanRows:

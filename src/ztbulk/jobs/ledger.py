@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,23 +59,17 @@ def spec(reg: Registry, folder: JobFolder) -> JobSpec:
 
 
 def submit(
-    reg: Registry,
-    root: Path,
-    path: Path,
-    *,
-    actor: Actor,
-    account_id: int,
-    user: str,
-    out_dir: Path | None,
-    dry_run: bool = False,
-) -> JobSpec:
+    reg: Registry, root: Path, path: Path, *, actor: Actor, account_id: int, user: str,
+    out_dir: Path | None, dry_run: bool = False, upload: Upload | None = None,
+) -> JobSpec:  # fmt: skip
     """Spool the input, record its size and sha256, and create the job in the ledger.
 
     The folder is made first, holds the submit lock throughout and names its registry
     (`registry.txt`) before anything else; job.json comes after the ledger row. An error on
     the way removes the folder, and a folder a kill left without its ledger row is recognised
     by `clean_orphan` (it names this registry, which does not know it, and nobody holds its
-    lock)."""
+    lock). An `upload` (the HTTP service's: `path` is a file it wrote and hashed inside the
+    spool) is moved into the job, not copied and hashed again."""
     job_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     folder = JobFolder(root, job_id)
     private_dir(root)
@@ -84,7 +79,7 @@ def submit(
             if not mine:  # a resume of the same id is cleaning it (ids are random: a bug)
                 raise InternalError(f"Job folder {folder.dir} is being removed by another process.")
             folder.registry_file.write_text(str(reg.path.resolve()), encoding="utf-8")
-            size, sha256 = _spool(path, folder.input)
+            size, sha256 = _spool(path, folder.input, upload)
             spec = JobSpec(
                 id=job_id, actor=actor.value, account_id=account_id, user=user,
                 file_name=path.name, size=size, sha256=sha256, db=str(reg.path.resolve()),
@@ -99,8 +94,20 @@ def submit(
     return spec
 
 
-def _spool(path: Path, to: Path) -> tuple[int, str]:
-    """Copy the input (a plain file, as it is when the copy starts and ends) into the job."""
+@dataclass(frozen=True)
+class Upload:
+    """A file already written into the spool, with the size and sha256 taken as it was."""
+
+    size: int
+    sha256: str
+
+
+def _spool(path: Path, to: Path, upload: Upload | None) -> tuple[int, str]:
+    """Copy the input (a plain file, as it is when the copy starts and ends) into the job; an
+    upload is moved (within the spool), with the size and hash taken as it was written."""
+    if upload is not None:
+        path.replace(to)
+        return upload.size, upload.sha256
     try:
         before = path.stat()
         shutil.copyfile(path, to)  # a kernel copy; hashing the copy then reads the cache
@@ -228,6 +235,24 @@ def job_row(reg: Registry, job_id: str) -> dict[str, Any]:
     return job
 
 
-def list_jobs(reg: Registry) -> list[dict[str, Any]]:
-    rows = reg.all("SELECT id FROM jobs ORDER BY created_at DESC, id DESC")
+def list_jobs(
+    reg: Registry, actor: Actor | None = None, account_id: int | None = None, limit: int = -1
+) -> list[dict[str, Any]]:
+    """Jobs, newest first: all of them, or the account's (`actor`, `account_id`)."""
+    rows = reg.all(
+        "SELECT id FROM jobs WHERE $kind IS NULL OR (actor_kind = $kind AND actor_id = $id) "
+        "ORDER BY created_at DESC, id DESC LIMIT CASE WHEN $limit < 0 THEN NULL ELSE $limit END",
+        {"kind": actor and actor.value, "id": account_id, "limit": limit},
+    )
     return [job_row(reg, str(r[0])) for r in rows]
+
+
+def progress(reg: Registry, job_id: str) -> tuple[int, int | None]:
+    """Rows applied so far, and the rows planned in all (None before the job is planned)."""
+    found = reg.one(
+        "SELECT coalesce(sum(rows) FILTER (state = 'done'), 0), sum(rows), count(*) "
+        "FROM job_batches WHERE job_id = ?",
+        [job_id],
+    )
+    done, total, batches = found or (0, None, 0)
+    return int(done), (int(total) if batches else None)

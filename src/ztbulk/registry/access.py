@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ztbulk.domain import Actor
-from ztbulk.errors import PermissionDeniedError, UsageError
+from ztbulk.errors import ForeignAccountError, PermissionDeniedError, UsageError
 from ztbulk.registry.db import Registry
 from ztbulk.registry.models import Role, check_email
 
@@ -59,7 +59,7 @@ class Access:
         action: str,
     ) -> None:
         if who.kind is not kind or who.account_id != account_id:
-            raise PermissionDeniedError(f"{who.email} has no access to {kind.value} {account_id}.")
+            raise ForeignAccountError(f"{who.email} has no access to {kind.value} {account_id}.")
         if who.role not in roles:
             raise PermissionDeniedError(
                 f"{who.email} is {who.role.value} of {kind.value} {account_id}; only "

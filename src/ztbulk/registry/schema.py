@@ -160,5 +160,28 @@ V3 = [
 # Version 4: a dry run is a job too (it resolves against the registry), marked as such.
 V4 = ["ALTER TABLE jobs ADD COLUMN dry_run BOOLEAN NOT NULL DEFAULT false"]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4}
+# Version 5: the HTTP service (`ztbulk serve`). API tokens are kept only as their SHA-256 (a
+# token is 256 random bits: a fast hash is enough, and a stolen table gives no token); an
+# upload's Idempotency-Key names the job it made (job_id NULL: that upload is still running);
+# secrets holds the key that signs the status page links of the summary e-mail.
+V5 = [
+    "CREATE SEQUENCE token_ids START 1",
+    """CREATE TABLE api_tokens (
+        id BIGINT PRIMARY KEY,
+        user_email VARCHAR NOT NULL,
+        token_sha256 VARCHAR NOT NULL UNIQUE,
+        prefix VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT now()
+    )""",
+    """CREATE TABLE idempotency_keys (
+        user_email VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        job_id VARCHAR,
+        created_at TIMESTAMP NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_email, key)
+    )""",
+    "CREATE TABLE secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
 SCHEMA_VERSION = max(MIGRATIONS)

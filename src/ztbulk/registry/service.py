@@ -27,13 +27,15 @@ from ztbulk.registry.access import (
 from ztbulk.registry.configs import ConfigurationOps
 from ztbulk.registry.devices import DeviceOps
 from ztbulk.registry.models import Role
+from ztbulk.registry.tokens import TokenOps
 
 __all__ = ["ANY_ROLE", "CONFIG_FIELDS", "OWNER_ONLY", "Access", "Principal", "RegistryService"]
 
 
-class RegistryService(ConfigurationOps, DeviceOps):
+class RegistryService(ConfigurationOps, DeviceOps, TokenOps):
     """Every role-checked operation: accounts and users here, configurations
-    (`registry.configs`) and devices and the catalogue (`registry.devices`) in their own."""
+    (`registry.configs`), devices and the catalogue (`registry.devices`) and API tokens
+    (`registry.tokens`) in their own."""
 
     # -- accounts ----------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """summary.eml: the import's summary e-mail, written always, sent when an SMTP URL is set.
 
 `Settings.smtp_url` (smtp://host:port or smtps://) sends it, `Settings.mail_from` is the
-sender, the importing user the recipient. It carries the status page as an attachment (its
-details link cannot be a path on this machine). Sending is a step of its own, after the job is
-done (`jobs.actors`): an SMTP server that is down never fails an applied job.
+sender, the importing user the recipient. It carries the status page as an attachment, and,
+when the HTTP service's address is known (`Settings.public_url`), a signed, expiring link to
+the page as the service serves it (`report.links`), which opens without a token. Sending is a
+step of its own, after the job is done (`jobs.actors`): an SMTP server that is down never
+fails an applied job.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from ztbulk.report.model import REPORT_JSON, SUMMARY_EML, Report
 from ztbulk.report.text import one_line
 
 
-def build_message(report: Report, sender: str = "ztbulk@localhost") -> EmailMessage:
+def build_message(
+    report: Report, sender: str = "ztbulk@localhost", link: str | None = None
+) -> EmailMessage:
+    """The summary e-mail; `link` (the status page's signed address, when the service's
+    address is known) becomes its "view details" button."""
     job = report.job or {}
     name = one_line(report.file.name)  # data from the user: never a header break (issue 14)
     msg = EmailMessage()
@@ -39,19 +45,23 @@ def build_message(report: Report, sender: str = "ztbulk@localhost") -> EmailMess
         *[f"  {k:<10} {n:>12,}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])],
         "",
         *[f"  {i['code']}: {one_line(i['message'])}" for i in report.file_errors],
-        "Details: the status page is attached (report.html), with every failure and its reason.",
+        f"Details: {link} (every failure and its reason; the link opens the status page "
+        "without signing in, for a limited time). The page is also attached (report.html)."
+        if link
+        else "Details: the status page is attached (report.html), with every failure and its "
+        "reason.",
     ]
     page = render_html(report)
     msg.set_content("\n".join(lines) + "\n")
-    msg.add_alternative(page, subtype="html")
+    msg.add_alternative(render_html(report, link), subtype="html")
     msg.add_attachment(page.encode("utf-8"), maintype="text", subtype="html",
                        filename="report.html")  # fmt: skip
     return msg
 
 
-def write_summary_email(report: Report, out: Path, sender: str) -> Path:
+def write_summary_email(report: Report, out: Path, sender: str, link: str | None = None) -> Path:
     path = out / SUMMARY_EML
-    path.write_bytes(bytes(build_message(report, sender)))
+    path.write_bytes(bytes(build_message(report, sender, link)))
     return path
 
 
