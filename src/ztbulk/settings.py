@@ -11,8 +11,9 @@ rows per transaction (500000); `ZTBULK_HEARTBEAT_MS` a silent worker's messages 
 after this (60000); `ZTBULK_MAINTENANCE_CHANCE` Redis commands per million that requeue dead
 workers' messages (50000); `ZTBULK_DUCKDB_MEMORY` DuckDB's memory cap (DuckDB's default);
 `ZTBULK_SMTP_URL` send summary.eml (unset: written only); `ZTBULK_MAIL_FROM` its sender
-(ztbulk@localhost); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import and resume
-(`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
+(ztbulk@localhost); `ZTBULK_CATALOG_URL` where `catalog fetch` downloads Google Play's device
+list (Google's published URL); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import
+and resume (`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
 (native: the Rust core).
 """
 
@@ -50,6 +51,8 @@ class Settings:
     duckdb_memory: str | None = None
     smtp_url: str | None = None
     mail_from: str = "ztbulk@localhost"
+    # Google Play's published "supported devices" list (UTF-16): `ztbulk catalog fetch`.
+    catalog_url: str = "https://storage.googleapis.com/play_public/supported_devices.csv"
     parse: ParseConfig = field(default_factory=ParseConfig)
 
     def __post_init__(self) -> None:

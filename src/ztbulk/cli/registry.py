@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.domain import Actor
+from ztbulk.registry.catalogs import fetch_catalog
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
@@ -74,6 +75,11 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("file", type=Path)
     b.command(catalog, "list", _catalog_list).add_argument("--manufacturer", metavar="NAME")
+    p = catalog.add_parser(
+        "fetch", parents=[b.common], help="download Google Play's device list into the registry"
+    )
+    p.add_argument("url", nargs="?", metavar="URL", help="default $ZTBULK_CATALOG_URL or Google's")
+    p.set_defaults(handler=_fetch)
 
 
 def _account_parsers(b: _Builder) -> None:
@@ -154,20 +160,21 @@ def _emit(result: Any, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    # Not through `_runner`: the registry is opened only after the download, not during it.
+    _emit(fetch_catalog(args.settings, args.url), args.json)
+    return 0
+
+
 def _init(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:
     models = (
-        svc.catalog().pairs.height if _has_catalog(svc) else svc.load_catalog(Catalog.packaged())
+        svc.catalog().pairs.height if svc.has_catalog() else svc.load_catalog(Catalog.packaged())
     )
     return {
         "registry": str(svc.reg.path),
         "schema_version": svc.reg.version(),
         "catalog_models": models,
     }
-
-
-def _has_catalog(svc: RegistryService) -> bool:
-    found = svc.reg.one("SELECT count(*) FROM catalog")
-    return bool(found and found[0])
 
 
 def _seed(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:

@@ -78,6 +78,15 @@ class DeviceOps(Access):
         frame = self.reg.con.sql("SELECT manufacturer, model FROM catalog").pl()
         if not frame.height:
             raise UsageError(
-                f"Registry {self.reg.path} holds no catalogue; load one with `ztbulk catalog load`."
+                f"Registry {self.reg.path} holds no catalogue; load one with `ztbulk catalog "
+                "fetch` (Google Play's list) or `ztbulk catalog load FILE`."
             )
-        return Catalog.from_frame(frame, f"registry {self.reg.path}")
+        found = Catalog.from_frame(frame, f"registry {self.reg.path}")
+        packaged = Catalog.packaged()
+        if found.same_models(packaged):  # what `registry init` loads: said, for the hint
+            return Catalog(found.pairs, f"{found.source}, holding the {packaged.source}")
+        return found
+
+    def has_catalog(self) -> bool:
+        found = self.reg.one("SELECT count(*) FROM catalog")
+        return bool(found and found[0])
