@@ -127,7 +127,7 @@ def test_tenant_isolation(db: Path, seeded: Seeded, capsys: pytest.CaptureFixtur
         )
     assert theirs is not None
     code, found, _ = run(db, "device", "find", theirs[0], "--as", OWNER, capsys=capsys)
-    assert (code, found) == (0, [])
+    assert (code, found) == (1, [])  # not found in this account: exit 1
     code, found, _ = run(db, "device", "find", theirs[0], "--as", OTHER_OWNER, capsys=capsys)
     assert code == 0 and len(found) == 1  # type: ignore[arg-type]
     for argv in (

@@ -20,6 +20,7 @@ from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
 from ztbulk.validate import Catalog
 
 Handler = Callable[[RegistryService, argparse.Namespace], Any]
+_ONE_CUSTOMER = "a reseller: only the devices it registered for this customer"
 
 
 class _Builder:
@@ -45,11 +46,13 @@ class _Builder:
         )
 
     def command(
-        self, parent: Any, name: str, fn: Handler, *, user: bool = False, create: bool = False
-    ) -> Any:
+        self, parent: Any, name: str, fn: Handler, *, user: bool = False, create: bool = False,
+        found: bool = False,
+    ) -> Any:  # fmt: skip
+        """`found`: a look-up, whose empty answer is exit code 1 (like `grep`)."""
         parents = [self.common, self.acting] if user else [self.common]
         p = parent.add_parser(name, parents=parents)
-        p.set_defaults(handler=_runner(fn, create))
+        p.set_defaults(handler=_runner(fn, create, found))
         return p
 
 
@@ -64,10 +67,16 @@ def add_parsers(sub: Any) -> None:
     _user_parsers(b)
     _config_parsers(b)
     devices = b.group("device", "devices of an account")
-    p = b.command(devices, "find", lambda s, a: s.find_device(s.principal(a.user), a.id), user=True)
+    p = b.command(
+        devices, "find", lambda s, a: s.find_device(s.principal(a.user), a.id), user=True,
+        found=True,
+    )  # fmt: skip
     p.add_argument("id", metavar="ID", help="IMEI, second IMEI, MEID or serial")
+    p = b.command(devices, "list", _list_devices, user=True)
+    p.add_argument("--customer", type=int, metavar="ID", help=_ONE_CUSTOMER)
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (default 50)")
     p = b.command(devices, "export", _export, user=True)
-    p.add_argument("--customer", type=int, metavar="ID")
+    p.add_argument("--customer", type=int, metavar="ID", help=_ONE_CUSTOMER)
     p.add_argument("--out", type=Path, metavar="FILE", default=None)
     catalog = b.group("catalog", "the manufacturer and model list")
     p = b.command(
@@ -136,13 +145,13 @@ def _subparsers_of(sub: Any, name: str) -> Any:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def _runner(fn: Handler, create: bool) -> Callable[[argparse.Namespace], int]:
+def _runner(fn: Handler, create: bool, found: bool) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = args.settings
         with Registry.open(settings.db, create=create, memory=settings.duckdb_memory) as reg:
             result = fn(RegistryService(reg), args)
         _emit(result, args.json)
-        return 0
+        return 1 if found and not result else 0
 
     return run
 
@@ -224,6 +233,10 @@ def _config_call(method: str) -> Handler:
         return getattr(svc, method)(svc.principal(args.user), args.id)
 
     return call
+
+
+def _list_devices(svc: RegistryService, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return svc.list_devices(svc.principal(args.user), args.customer, args.limit)
 
 
 def _export(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class RegistryService(ConfigurationOps, DeviceOps):
         return [{"id": r[0], "name": r[1], "created_at": str(r[2])} for r in rows]
 
     def show_customer(self, who: Principal, customer_id: int | None) -> dict[str, Any]:
-        cid = self._own_customer(who, customer_id)
+        cid = self._own_customer(who, customer_id, "view a customer's details")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "view the customer")
         name = self.reg.one("SELECT name FROM customers WHERE id = ?", [cid])
         if name is None:
@@ -81,7 +81,7 @@ class RegistryService(ConfigurationOps, DeviceOps):
         }
 
     def set_reseller(self, who: Principal, reseller_id: int, enabled: bool) -> dict[str, Any]:
-        cid = self._own_customer(who, None)
+        cid = self._own_customer(who, None, "enable or disable resellers")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "enable or disable resellers")
         if self.reg.one("SELECT 1 FROM resellers WHERE id = ?", [reseller_id]) is None:
             raise NotFoundError(f"No reseller {reseller_id}.")
