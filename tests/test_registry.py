@@ -51,10 +51,10 @@ def table_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 MUTATIONS = [
     (["user", "add", "new@customer.example", "--role", "admin"], True, False, False),
     (["user", "role", ADMIN, "owner"], True, False, True),
-    (["user", "remove", ADMIN], True, False, True),
+    (["user", "remove", ADMIN, "--yes"], True, False, True),
     (["config", "add", "--name", "X", "--dpc", "p/.R", "--company", "C"], True, True, False),
     (["config", "edit", "{cfg}", "--name", "Renamed"], True, True, True),
-    (["config", "delete", "{unused}"], True, True, True),
+    (["config", "delete", "{unused}", "--yes"], True, True, True),
     (["config", "default", "{cfg}"], True, True, True),
     (["reseller", "disable", "{reseller}"], True, True, False),
     (["reseller", "enable", "{reseller}"], True, True, False),  # the setup disables it first
@@ -141,9 +141,9 @@ def test_tenant_isolation(db: Path, seeded: Seeded, capsys: pytest.CaptureFixtur
             str(db.parent / "x.csv"),
         ],
         ["config", "edit", str(seeded.other_configuration_id), "--name", "Mine now"],
-        ["config", "delete", str(seeded.other_configuration_id)],
+        ["config", "delete", str(seeded.other_configuration_id), "--yes"],
         ["config", "default", str(seeded.other_configuration_id)],
-        ["user", "remove", OTHER_OWNER],
+        ["user", "remove", OTHER_OWNER, "--yes"],
     ):
         code, _, err = run(db, *argv, "--as", OWNER, capsys=capsys)
         assert code == 2, argv
@@ -178,7 +178,14 @@ def test_applied_configuration_cannot_be_deleted(
     db: Path, seeded: Seeded, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(
-        db, "config", "delete", str(seeded.configuration_ids[0]), "--as", OWNER, capsys=capsys
+        db,
+        "config",
+        "delete",
+        str(seeded.configuration_ids[0]),
+        "--yes",
+        "--as",
+        OWNER,
+        capsys=capsys,
     )
     assert code == 2 and "is applied to" in err
     assert table_rows(

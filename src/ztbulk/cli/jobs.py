@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.cli.check import print_summary
+from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.jobs import ImportResult, cancel_job, import_file, ledger, resume_job
 from ztbulk.jobs.api import describe
 from ztbulk.jobs.folder import check_job_id
 from ztbulk.jobs.runners import say_to_stderr, serve
+from ztbulk.parse.peek import unclaims
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
@@ -65,6 +67,7 @@ def _import_parser(sub: Any) -> None:
         action="store_true",
         help="resolve against the registry and report what each row would do; change nothing",
     )
+    add_yes(imp)  # a file with owner 0 rows unclaims devices: asked first
     imp.set_defaults(handler=run_import)
 
 
@@ -92,6 +95,8 @@ def parse_account(value: str) -> tuple[Actor, int]:
 
 def run_import(args: argparse.Namespace) -> int:
     actor, account_id = parse_account(args.account)
+    if not args.dry_run and not args.yes and unclaims(args.file):
+        confirm(args, f"unclaim the devices of the rows with owner 0 in {one_line(str(args.file))}")
     result = import_file(
         args.file, actor=actor, account_id=account_id, user=args.user, settings=args.settings,
         out_dir=args.out, wait=args.wait, dry_run=args.dry_run, say=say_to_stderr,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
 from ztbulk.registry.catalogs import fetch_catalog
 from ztbulk.registry.db import Registry
@@ -20,6 +21,7 @@ from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
 from ztbulk.validate import Catalog
 
 Handler = Callable[[RegistryService, argparse.Namespace], Any]
+Asks = Callable[[argparse.Namespace], str]
 _ONE_CUSTOMER = "a reseller: only the devices it registered for this customer"
 
 
@@ -47,12 +49,15 @@ class _Builder:
 
     def command(
         self, parent: Any, name: str, fn: Handler, *, user: bool = False, create: bool = False,
-        found: bool = False,
+        found: bool = False, asks: Asks | None = None,
     ) -> Any:  # fmt: skip
-        """`found`: a look-up, whose empty answer is exit code 1 (like `grep`)."""
+        """`found`: a look-up, whose empty answer is exit code 1 (like `grep`); `asks`: a
+        destructive action, confirmed first (the phrase it asks about) and taking --yes."""
         parents = [self.common, self.acting] if user else [self.common]
         p = parent.add_parser(name, parents=parents)
-        p.set_defaults(handler=_runner(fn, create, found))
+        p.set_defaults(handler=_runner(fn, create, found, asks))
+        if asks is not None:
+            add_yes(p)
         return p
 
 
@@ -101,6 +106,11 @@ def _account_parsers(b: _Builder) -> None:
         b.command(accounts, "list", _list_accounts).set_defaults(kind=kind)
     customers = b.group("customer", "")
     b.command(customers, "show", _show_customer, user=True).add_argument("id", type=int, nargs="?")
+    b.command(
+        customers, "delete", lambda s, a: s.delete_customer(s.principal(a.user), a.id),
+        user=True, asks=lambda a: f"delete the customer account of {a.user}, its users and "
+        "configurations",
+    ).add_argument("id", type=int, nargs="?")  # fmt: skip
     resellers = b.group("reseller", "")
     for action, enabled in (("enable", True), ("disable", False)):
         p = b.command(resellers, action, _set_reseller, user=True)
@@ -122,8 +132,9 @@ def _user_parsers(b: _Builder) -> None:
     p.add_argument("email")
     p.add_argument("role", choices=["owner", "admin"])
     p = b.command(
-        users, "remove", lambda s, a: s.remove_user(s.principal(a.user), a.email), user=True
-    )
+        users, "remove", lambda s, a: s.remove_user(s.principal(a.user), a.email), user=True,
+        asks=lambda a: f"remove user {a.email} from the account",
+    )  # fmt: skip
     p.add_argument("email")
 
 
@@ -136,8 +147,13 @@ def _config_parsers(b: _Builder) -> None:
     p = b.command(configs, "edit", _config_edit, user=True)
     p.add_argument("id", type=int)
     _config_options(p, required=False)
-    for action, method in (("delete", "delete_config"), ("default", "set_default")):
-        b.command(configs, action, _config_call(method), user=True).add_argument("id", type=int)
+    b.command(
+        configs, "delete", _config_call("delete_config"), user=True,
+        asks=lambda a: f"delete configuration {a.id}",
+    ).add_argument("id", type=int)  # fmt: skip
+    b.command(configs, "default", _config_call("set_default"), user=True).add_argument(
+        "id", type=int
+    )
 
 
 def _subparsers_of(sub: Any, name: str) -> Any:
@@ -145,8 +161,12 @@ def _subparsers_of(sub: Any, name: str) -> Any:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def _runner(fn: Handler, create: bool, found: bool) -> Callable[[argparse.Namespace], int]:
+def _runner(
+    fn: Handler, create: bool, found: bool, asks: Asks | None
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        if asks is not None:  # before the registry is opened: nobody waits on the question
+            confirm(args, asks(args))
         settings = args.settings
         with Registry.open(settings.db, create=create, memory=settings.duckdb_memory) as reg:
             result = fn(RegistryService(reg), args)
