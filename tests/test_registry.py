@@ -35,9 +35,15 @@ def seeded(db: Path) -> Seeded:
 
 
 def run(db: Path, *argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, object, str]:
+    """The command's exit code, its JSON answer, and what it said of an error (in JSON mode
+    an error is JSON on stdout: its message, one line, is returned as the error text)."""
     code = main([*argv, "--db", str(db), "--json"])
     captured = capsys.readouterr()
-    return code, json.loads(captured.out) if captured.out.strip() else None, captured.err
+    answer = json.loads(captured.out) if captured.out.strip() else None
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        assert captured.err == ""  # nothing else is said
+        return code, None, f"ztbulk: {answer['error']['message']}\n"
+    return code, answer, captured.err
 
 
 def table_rows(db: Path, sql: str) -> list[tuple[object, ...]]:

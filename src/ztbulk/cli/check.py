@@ -32,6 +32,7 @@ def add_parsers(sub: Any) -> None:
     )
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
+    chk.add_argument("--json", action="store_true", help="the same as --format json")
     chk.set_defaults(handler=run_check)
 
 
@@ -48,7 +49,8 @@ def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
     catalog = _catalog(args)
-    bar = progress_bar(path, sys.stderr) if args.format == "text" else None
+    as_json = args.json or args.format == "json"
+    bar = None if as_json else progress_bar(path, sys.stderr)
     report = api.check(
         path,
         actor=args.actor,
@@ -59,7 +61,7 @@ def run_check(args: argparse.Namespace) -> int:
     )
     if bar is not None:
         bar.done()
-    if args.format == "json":
+    if as_json:
         print(report.to_json())
     else:
         print_summary(report, sys.stdout)
@@ -80,8 +82,11 @@ class ProgressBar:
         self.shown = True
 
     def done(self) -> None:
+        """End the bar's line (before anything else is written below it)."""
         if self.shown:
             self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
 
 
 def progress_bar(path: Path, stream: TextIO) -> ProgressBar | None:

@@ -18,6 +18,7 @@ from ztbulk.registry.catalogs import fetch_catalog
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
+from ztbulk.report.text import plain
 from ztbulk.validate import Catalog
 
 Handler = Callable[[RegistryService, argparse.Namespace], Any]
@@ -181,12 +182,21 @@ def _emit(result: Any, as_json: bool) -> None:
         print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     elif isinstance(result, list):
         for item in result:
-            print("  ".join(f"{k}={v}" for k, v in item.items()))
+            print(_pairs(item))
         if not result:
             print("(none)")
     elif isinstance(result, dict):
         for key, value in result.items():
-            print(f"{key}: {value}")
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                print(f"{key}:" if value else f"{key}: (none)")
+                for item in value:  # a customer's users, configurations, resellers
+                    print(f"  {_pairs(item)}")
+            else:
+                print(f"{key}: {plain(value)}")
+
+
+def _pairs(item: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={plain(v)}" for k, v in item.items())
 
 
 def _fetch(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import BrokerError, JobWaitingError, UsageError
-from ztbulk.ingest import plain_file_state
+from ztbulk.ingest import Progress, plain_file_state
 from ztbulk.jobs import ledger
 from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_spec
 from ztbulk.jobs.runners import Runner, runner_for
@@ -39,15 +39,16 @@ def import_file(
     settings: Settings | None = None, db: str | Path | None = None,
     spool: str | Path | None = None, out_dir: str | Path | None = None,
     wait: bool = True, dry_run: bool = False, say: Say = lambda _text: None,
+    progress: Progress | None = None,
 ) -> ImportResult:  # fmt: skip
     """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
     resolve, apply, report. The user's right to import for the account is checked before the
     file is read; with `wait=False` the job is only submitted (and, distributed, queued). A
     dry run resolves and plans, writes the same reports with the outcomes the rows would get,
-    and changes nothing."""
+    and changes nothing. `progress` follows the reading of the file when it is read here."""
     path, actor = Path(path), Actor(actor)
     settings = (settings or Settings()).with_options(db=db, spool=spool)
-    runner = runner_for(settings, say)
+    runner = runner_for(settings, say, progress)
     with runner.registry() as reg:
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
@@ -72,11 +73,12 @@ def import_file(
 def resume_job(
     job_id: str, *, settings: Settings | None = None, db: str | Path | None = None,
     spool: str | Path | None = None, say: Say = lambda _text: None,
+    progress: Progress | None = None,
 ) -> ImportResult:  # fmt: skip
     """Run or finish a job from where the ledger says it stopped."""
     settings = (settings or Settings()).with_options(db=db, spool=spool)
     folder = JobFolder(settings.spool, job_id)
-    runner = runner_for(settings, say)
+    runner = runner_for(settings, say, progress)
     with runner.registry() as reg:
         if ledger.clean_orphan(reg, folder):
             raise UsageError(
