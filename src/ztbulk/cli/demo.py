@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ztbulk.cli.check import print_summary
 from ztbulk.domain import Actor
 from ztbulk.jobs import import_file
 from ztbulk.jobs.runners import say_to_stderr
@@ -58,6 +59,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"demo": info, "report": result.report.to_dict()}, indent=2))
     else:
+        print_summary(result.report, sys.stdout)
         _tell(info, result.report.rows, out)
     return 0  # the demo shows defects on purpose: finding them is success
 

@@ -114,7 +114,7 @@ class DeviceOps(Access):
         found = Catalog.from_frame(frame, f"registry {self.reg.path}")
         packaged = Catalog.packaged()
         if found.same_models(packaged):  # what `registry init` loads: said, for the hint
-            return Catalog(found.pairs, f"{found.source}, holding the {packaged.source}")
+            return Catalog(found.pairs, f"{found.source}: {packaged.source}")
         return found
 
     def has_catalog(self) -> bool:

@@ -59,6 +59,9 @@ class Report:
     # import --dry-run: resolved and planned, nothing changed; the outcomes are the rows' would-be
     dry_run: bool = False
     mail_error: str | None = None  # the summary e-mail could not be sent (the job is done)
+    # import only: when the job was submitted and when its outputs were written (ISO, UTC)
+    started_at: str | None = None
+    finished_at: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:

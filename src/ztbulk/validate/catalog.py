@@ -20,7 +20,7 @@ from ztbulk.domain import normalize_column
 from ztbulk.errors import CatalogError
 from ztbulk.report.text import one_line
 
-PACKAGED_SOURCE = "packaged: Android Enterprise Recommended list, 2026-07-24"
+PACKAGED_SOURCE = "the packaged Android Enterprise Recommended list (2026-07-24)"
 PAIR_SEP = "\x1f"  # joins lower-cased manufacturer and model into one lookup key
 _ALIASES = {"manufacturer": "manufacturer", "retailbranding": "manufacturer", "model": "model"}
 
