@@ -202,3 +202,18 @@ def test_import_shows_a_progress_bar_on_a_terminal(
     assert "100.0%" in screen and "rows/s" in screen and "[####" in screen
     # The next progress line starts on a line of its own, not glued to the bar's.
     assert "rows/s\r\nztbulk: job" in screen and "writing the reports" in screen
+
+
+def test_jobs_lists_without_reprs(
+    db: Path, seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(f"{HEADER}\nIMEI,1,,,,ZERO_TOUCH,1\n", encoding="utf-8")
+    base = ["import", str(src), "--as", f"customer:{seeded.customer_id}", "--user", ADMIN,
+            "--db", str(db), "--spool", str(tmp_path / "jobs")]  # fmt: skip
+    assert main([*base, "--dry-run"]) == 1
+    assert main([*base, "--no-wait"]) == 0  # submitted: no rows counted yet
+    capsys.readouterr()
+    assert main(["jobs", "--db", str(db)]) == 0
+    listed = capsys.readouterr().out
+    assert "dry run" in listed and "None" not in listed and "batches 0/0" in listed

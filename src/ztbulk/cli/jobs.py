@@ -170,10 +170,11 @@ def run_jobs(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, default=str))
     for row in [] if args.json else rows:
         account = f"{row['actor_kind']}:{row['actor_id']}"
-        batches = f"{row['batches_done']}/{row['batches']}"
+        batches = f"{row['batches_done'] or 0}/{row['batches']}"
         name = one_line(row["file_name"])  # the user's file name: one line whatever it holds
-        print(f"{row['id']}  {account}  {name}  rows={row['rows']}  batches {batches}  "
-              f"{row['status']}")  # fmt: skip
+        kind = "  dry run" if row.get("dry_run") else ""
+        print(f"{row['id']}  {account}  {name}  rows={plain(row['rows'])}  batches {batches}  "
+              f"{row['status']}{kind}")  # fmt: skip
     return 0
 
 
