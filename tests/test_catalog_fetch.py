@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IMEI_OK, SHARED_DATA
+from tests.conftest import IMEI_OK, SHARED_DATA, seeded_at
 from tests.services import http_files
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import RESELLER_OWNER, Seeded, seed
+from ztbulk.registry.seed import RESELLER_OWNER, Seeded
 
 PLAY = SHARED_DATA / "device_catalogs" / "google_play_supported_devices_2025-01-20.csv"
 S21 = f"IMEI,{IMEI_OK},,SM-G991B,Samsung,ZERO_TOUCH,{{target}}\n"
@@ -35,14 +35,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
-
-
-@pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        return seed(reg, 50, other_devices=5)  # the packaged list, as `registry init` loads
+    return seeded_at(db, 50, 5)  # with the packaged list, as `registry init` loads
 
 
 def _s21_file(tmp_path: Path, mode: str = "profileid", target: str = "0") -> Path:

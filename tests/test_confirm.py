@@ -13,24 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IMEI_OK
+from tests.conftest import IMEI_OK, seeded_at
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import ADMIN, OWNER, RESELLER_OWNER, Seeded, seed
+from ztbulk.registry.seed import ADMIN, OWNER, RESELLER_OWNER, Seeded
 
 NEW_OWNER = "owner@empty.example"
 OWNER_HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,owner"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
-
-
-@pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        s = seed(reg, 30, other_devices=5)
+    s = seeded_at(db, 30, 5)
     assert main(["customer", "add", "Empty Ltd", "--owner", NEW_OWNER, "--db", str(db)]) == 0
     return s
 

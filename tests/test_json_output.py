@@ -18,22 +18,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from tests.conftest import HEADER
+from tests.conftest import HEADER, seeded_at
 from ztbulk.cli import build_parser, main
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import ADMIN, OWNER, Seeded, seed
+from ztbulk.registry.seed import ADMIN, OWNER, Seeded
 from ztbulk.sample import luhn_check_digit
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
-
-
-@pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        return seed(reg, 30, other_devices=5)
+    return seeded_at(db, 30, 5)
 
 
 def _leaves(parser: argparse.ArgumentParser, path: str = "") -> Iterator[tuple[str, Any]]:

@@ -17,21 +17,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.conftest import seeded_at
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
-from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
+from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded
 
 
 @pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        return seed(reg, 300, other_devices=50)
+    return seeded_at(db, 300, 50)
 
 
 def run(db: Path, *argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, object, str]:

@@ -12,22 +12,18 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import seeded_at
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import OWNER, RESELLER_OWNER, Seeded, seed
+from ztbulk.registry.seed import OWNER, RESELLER_OWNER, Seeded
 
 OTHER_RESELLER = "owner@second-reseller.example"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
-
-
-@pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        s = seed(reg, 40, other_devices=10)
+    s = seeded_at(db, 40, 10)
+    with Registry.open(db) as reg:
         # Some devices registered by nobody (an older import): a reseller must not see them.
         reg.con.execute("UPDATE devices SET reseller_id = NULL WHERE id % 10 = 0")
     return s
