@@ -11,6 +11,8 @@ import pytest
 
 from ztbulk import Catalog, Report, check
 from ztbulk.parse import ParseConfig
+from ztbulk.registry.db import Registry
+from ztbulk.registry.seed import Seeded, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -69,3 +71,15 @@ def run_check(
 
 def csv_text(*rows: str, header: str = HEADER) -> str:
     return "\n".join([header, *rows]) + "\n"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The test's own registry file (made by `seeded_at` or by the test)."""
+    return tmp_path / "reg.duckdb"
+
+
+def seeded_at(db: Path, devices: int, other_devices: int) -> Seeded:
+    """A registry at `db` seeded with the usual accounts and users (`registry.seed`)."""
+    with Registry.open(db, create=True) as reg:
+        return seed(reg, devices, other_devices=other_devices)

@@ -6,6 +6,7 @@ Shared by tests/ and benchmarks/ (the `redis_url` fixture lives in the root conf
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,3 +193,26 @@ class Service:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+@contextmanager
+def http_files(folder: Path) -> Iterator[str]:
+    """A real HTTP server on a free port serving `folder` (http.server, in a thread); yields
+    its base URL. For `catalog fetch`: the tests never touch the network."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # pytest would show every request as the test's output
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

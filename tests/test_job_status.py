@@ -54,7 +54,7 @@ def test_an_unreachable_broker_is_a_usage_error_and_leaves_no_job(
                         "TMPDIR": str(tmp_path)}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "ztbulk", "import", str(src), "--as", f"customer:{customer}",
-         "--user", OWNER, "--db", str(db)],
+         "--user", OWNER, "--db", str(db), "--yes"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr

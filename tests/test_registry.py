@@ -17,27 +17,28 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.conftest import seeded_at
 from ztbulk.cli import main
 from ztbulk.registry.db import Registry
 from ztbulk.registry.schema import MIGRATIONS, SCHEMA_VERSION
-from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded, seed
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "reg.duckdb"
+from ztbulk.registry.seed import ADMIN, OTHER_OWNER, OWNER, RESELLER_OWNER, Seeded
 
 
 @pytest.fixture
 def seeded(db: Path) -> Seeded:
-    with Registry.open(db, create=True) as reg:
-        return seed(reg, 300, other_devices=50)
+    return seeded_at(db, 300, 50)
 
 
 def run(db: Path, *argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, object, str]:
+    """The command's exit code, its JSON answer, and what it said of an error (in JSON mode
+    an error is JSON on stdout: its message, one line, is returned as the error text)."""
     code = main([*argv, "--db", str(db), "--json"])
     captured = capsys.readouterr()
-    return code, json.loads(captured.out) if captured.out.strip() else None, captured.err
+    answer = json.loads(captured.out) if captured.out.strip() else None
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        assert captured.err == ""  # nothing else is said
+        return code, None, f"ztbulk: {answer['error']['message']}\n"
+    return code, answer, captured.err
 
 
 def table_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -51,10 +52,10 @@ def table_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 MUTATIONS = [
     (["user", "add", "new@customer.example", "--role", "admin"], True, False, False),
     (["user", "role", ADMIN, "owner"], True, False, True),
-    (["user", "remove", ADMIN], True, False, True),
+    (["user", "remove", ADMIN, "--yes"], True, False, True),
     (["config", "add", "--name", "X", "--dpc", "p/.R", "--company", "C"], True, True, False),
     (["config", "edit", "{cfg}", "--name", "Renamed"], True, True, True),
-    (["config", "delete", "{unused}"], True, True, True),
+    (["config", "delete", "{unused}", "--yes"], True, True, True),
     (["config", "default", "{cfg}"], True, True, True),
     (["reseller", "disable", "{reseller}"], True, True, False),
     (["reseller", "enable", "{reseller}"], True, True, False),  # the setup disables it first
@@ -127,7 +128,7 @@ def test_tenant_isolation(db: Path, seeded: Seeded, capsys: pytest.CaptureFixtur
         )
     assert theirs is not None
     code, found, _ = run(db, "device", "find", theirs[0], "--as", OWNER, capsys=capsys)
-    assert (code, found) == (0, [])
+    assert (code, found) == (1, [])  # not found in this account: exit 1
     code, found, _ = run(db, "device", "find", theirs[0], "--as", OTHER_OWNER, capsys=capsys)
     assert code == 0 and len(found) == 1  # type: ignore[arg-type]
     for argv in (
@@ -141,9 +142,9 @@ def test_tenant_isolation(db: Path, seeded: Seeded, capsys: pytest.CaptureFixtur
             str(db.parent / "x.csv"),
         ],
         ["config", "edit", str(seeded.other_configuration_id), "--name", "Mine now"],
-        ["config", "delete", str(seeded.other_configuration_id)],
+        ["config", "delete", str(seeded.other_configuration_id), "--yes"],
         ["config", "default", str(seeded.other_configuration_id)],
-        ["user", "remove", OTHER_OWNER],
+        ["user", "remove", OTHER_OWNER, "--yes"],
     ):
         code, _, err = run(db, *argv, "--as", OWNER, capsys=capsys)
         assert code == 2, argv
@@ -178,7 +179,14 @@ def test_applied_configuration_cannot_be_deleted(
     db: Path, seeded: Seeded, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(
-        db, "config", "delete", str(seeded.configuration_ids[0]), "--as", OWNER, capsys=capsys
+        db,
+        "config",
+        "delete",
+        str(seeded.configuration_ids[0]),
+        "--yes",
+        "--as",
+        OWNER,
+        capsys=capsys,
     )
     assert code == 2 and "is applied to" in err
     assert table_rows(

@@ -22,7 +22,12 @@ PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 def status_page_messages() -> list[str]:
     """Every message of the status page: its `_("...")` calls and the constants it passes."""
     source = Path(html.__file__).read_text(encoding="utf-8")
-    return [*re.findall(r'_\("([^"]+)"\)', source), html.SUMMARY, html.FAILURES_NOTE]
+    return [
+        *re.findall(r'_\(["\']([^"\']+)["\']\)', source),
+        html.SUMMARY,
+        html.FAILURES_NOTE,
+        html.REFUSED,
+    ]
 
 
 @pytest.mark.parametrize("lang", [lang for lang in languages() if lang != "en"])

@@ -11,10 +11,11 @@ rows per transaction (500000); `ZTBULK_HEARTBEAT_MS` a silent worker's messages 
 after this (60000); `ZTBULK_MAINTENANCE_CHANCE` Redis commands per million that requeue dead
 workers' messages (50000); `ZTBULK_DUCKDB_MEMORY` DuckDB's memory cap (DuckDB's default);
 `ZTBULK_SMTP_URL` send summary.eml (unset: written only); `ZTBULK_MAIL_FROM` its sender
-(ztbulk@localhost); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import and resume
-(`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
-(native: the Rust core); `ZTBULK_PUBLIC_URL` the address the HTTP service is reached at, for
-the status page link of summary.eml (unset: no link; `ztbulk serve` sets its own address);
+(ztbulk@localhost); `ZTBULK_CATALOG_URL` where `catalog fetch` downloads Google Play's device
+list (Google's published URL); `ZTBULK_MAX_FILE_BYTES` refuse larger files in check, import
+and resume (`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference
+engine (native: the Rust core); `ZTBULK_PUBLIC_URL` the address the HTTP service is reached at,
+for the status page link of summary.eml (unset: no link; `ztbulk serve` sets its own address);
 `ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week).
 """
 
@@ -55,6 +56,8 @@ class Settings:
     mail_from: str = "ztbulk@localhost"
     public_url: str | None = None
     link_hours: int = 168
+    # Google Play's published "supported devices" list (UTF-16): `ztbulk catalog fetch`.
+    catalog_url: str = "https://storage.googleapis.com/play_public/supported_devices.csv"
     parse: ParseConfig = field(default_factory=ParseConfig)
 
     def __post_init__(self) -> None:

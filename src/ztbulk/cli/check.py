@@ -10,9 +10,8 @@ from typing import Any, TextIO
 
 from ztbulk import api
 from ztbulk.domain import Actor
-from ztbulk.errors import ZtbulkError
-from ztbulk.registry.db import Registry
-from ztbulk.registry.service import RegistryService
+from ztbulk.errors import UsageError
+from ztbulk.registry.catalogs import registry_catalog
 from ztbulk.report.model import Report
 from ztbulk.report.text import one_line
 from ztbulk.validate import Catalog
@@ -25,25 +24,33 @@ def add_parsers(sub: Any) -> None:
     chk.add_argument("file", type=Path, metavar="FILE")
     chk.add_argument("--as", dest="actor", choices=[a.value for a in Actor], default="customer")
     chk.add_argument("--catalog", type=Path, metavar="CSV", help="manufacturer,model list")
-    chk.add_argument("--db", metavar="PATH", help="read the catalogue from this registry")
+    chk.add_argument(
+        "--db",
+        metavar="PATH",
+        help="read the catalogue from this registry (default: $ZTBULK_DB or ./ztbulk.duckdb "
+        "when it exists and holds one; else the packaged list)",
+    )
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
+    chk.add_argument("--json", action="store_true", help="the same as --format json")
     chk.set_defaults(handler=run_check)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
-    if args.db is None:
-        return args.catalog  # type: ignore[no-any-return]
+    """--catalog; else the registry's catalogue (--db, $ZTBULK_DB or ./ztbulk.duckdb) when
+    there is one; else None: the packaged list."""
     if args.catalog is not None:
-        raise ZtbulkError("Give --catalog or --db, not both.")
-    with Registry.open(args.db) as reg:
-        return RegistryService(reg).catalog()
+        if args.db is not None:
+            raise UsageError("Give --catalog or --db, not both.")
+        return args.catalog  # type: ignore[no-any-return]
+    return registry_catalog(args.settings, required=args.db is not None)
 
 
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
     catalog = _catalog(args)
-    bar = progress_bar(path, sys.stderr) if args.format == "text" else None
+    as_json = args.json or args.format == "json"
+    bar = None if as_json else progress_bar(path, sys.stderr)
     report = api.check(
         path,
         actor=args.actor,
@@ -54,7 +61,7 @@ def run_check(args: argparse.Namespace) -> int:
     )
     if bar is not None:
         bar.done()
-    if args.format == "json":
+    if as_json:
         print(report.to_json())
     else:
         print_summary(report, sys.stdout)
@@ -75,8 +82,11 @@ class ProgressBar:
         self.shown = True
 
     def done(self) -> None:
+        """End the bar's line (before anything else is written below it)."""
         if self.shown:
             self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
 
 
 def progress_bar(path: Path, stream: TextIO) -> ProgressBar | None:
@@ -93,6 +103,7 @@ def print_summary(report: Report, out: TextIO) -> None:
     w = out.write
     w(f"{one_line(report.file.name)}: {report.rows:,} data rows, {report.blank:,} blank")
     w(f" (as {report.actor}, mode {report.mode or '-'})\n")
+    w(f"  catalogue: {one_line(report.catalog)}\n")
     for issue in report.file_errors:
         w(f"  FILE ERROR {issue['code']}: {one_line(issue['message'])}\n")
     for issue in report.warnings:
@@ -109,5 +120,7 @@ def print_summary(report: Report, out: TextIO) -> None:
         w("\n  first lines with codes (all rejected and skipped rows are in errors.csv):\n")
         for f in report.first_failures[:10]:
             w(f"  line {f.line:>8}  {','.join(f.codes)}: {one_line(f.message)}\n")
+    for hint in report.hints:
+        w(f"\n  {hint}\n")
     took = report.timings.get("total", 0.0)
     w(f"\nReports in {one_line(report.out_dir)} ({took:.2f} s). Exit code {report.exit_code}.\n")

@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ztbulk.cli.check import print_summary
-from ztbulk.cli.serve import served_status_page
+from ztbulk.cli import demo as demo_cmd
+from ztbulk.cli.check import ProgressBar, print_summary, progress_bar
+from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
 from ztbulk.jobs import ImportResult, cancel_job, import_file, ledger, resume_job
 from ztbulk.jobs.api import describe
-from ztbulk.jobs.folder import check_job_id
+from ztbulk.jobs.folder import JobFolder, check_job_id
 from ztbulk.jobs.runners import say_to_stderr, serve
+from ztbulk.parse.peek import unclaims
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import seed
 from ztbulk.report.model import REPORT_HTML
-from ztbulk.report.text import one_line
-from ztbulk.sample import SampleSpec, from_devices
+from ztbulk.report.text import one_line, plain
 
 
 def add_parsers(sub: Any) -> None:
     _import_parser(sub)
-    demo = sub.add_parser("demo", help="seed a registry, generate a file with defects, import it")
-    demo.add_argument("--dir", type=Path, default=Path("ztbulk-demo"), metavar="DIR")
-    demo.add_argument("--devices", type=int, default=200_000, metavar="N")
-    demo.add_argument("--rows", type=int, default=200_000, metavar="N")
-    demo.set_defaults(handler=run_demo)
+    demo_cmd.add_parser(sub)
     worker = sub.add_parser("worker", help="run import jobs sent to ZTBULK_BROKER_URL")
     worker.add_argument("--threads", type=int, default=2, metavar="N")
     worker.add_argument("--spool", metavar="DIR", help="job folders shared with `import`")
+    worker.add_argument("--json", action="store_true", help="log one JSON object a line")
     worker.set_defaults(handler=run_worker)
     listing = sub.add_parser("jobs", help="list import jobs")
     listing.add_argument("--db", metavar="PATH")
@@ -66,6 +66,8 @@ def _import_parser(sub: Any) -> None:
         action="store_true",
         help="resolve against the registry and report what each row would do; change nothing",
     )
+    imp.add_argument("--json", action="store_true", help="print report.json (or the job id)")
+    add_yes(imp)  # a file with owner 0 rows unclaims devices: asked first
     imp.set_defaults(handler=run_import)
 
 
@@ -93,24 +95,50 @@ def parse_account(value: str) -> tuple[Actor, int]:
 
 def run_import(args: argparse.Namespace) -> int:
     actor, account_id = parse_account(args.account)
+    if not args.dry_run and not args.yes and unclaims(args.file):
+        confirm(args, f"unclaim the devices of the rows with owner 0 in {one_line(str(args.file))}")
+    bar = None if args.json else progress_bar(args.file, sys.stderr)
     result = import_file(
         args.file, actor=actor, account_id=account_id, user=args.user, settings=args.settings,
-        out_dir=args.out, wait=args.wait, dry_run=args.dry_run, say=say_to_stderr,
+        out_dir=args.out, wait=args.wait, dry_run=args.dry_run, say=_say(bar), progress=bar,
     )  # fmt: skip
-    return _finish(result)
+    return _finish(result, args.json, bar)
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    return _finish(resume_job(args.id, settings=args.settings, say=say_to_stderr))
+    job = JobFolder(args.settings.spool, check_job_id(args.id))
+    bar = None if args.json or not job.input.exists() else progress_bar(job.input, sys.stderr)
+    result = resume_job(args.id, settings=args.settings, say=_say(bar), progress=bar)
+    return _finish(result, args.json, bar)
+
+
+def _say(bar: ProgressBar | None) -> Callable[[str], None]:
+    """Progress lines on stderr, each below the progress bar's line, not on it."""
+
+    def say(text: str) -> None:
+        if bar is not None:
+            bar.done()
+        say_to_stderr(text)
+
+    return say
 
 
 def run_cancel(args: argparse.Namespace) -> int:
     was = cancel_job(args.id, settings=args.settings, user=args.user)
-    print(f"job {args.id}: cancelled (it was {was}); batches applied before stay applied")
+    if args.json:
+        print(json.dumps({"job_id": args.id, "state": "cancelled", "was": was}))
+    else:
+        print(f"job {args.id}: cancelled (it was {was}); batches applied before stay applied")
     return 0
 
 
-def _finish(result: ImportResult) -> int:
+def _finish(result: ImportResult, as_json: bool = False, bar: ProgressBar | None = None) -> int:
+    if bar is not None:
+        bar.done()
+    if as_json:
+        report = result.report
+        print(report.to_json() if report else json.dumps({"job_id": result.job_id}))
+        return report.exit_code if report else 0
     if result.report is None:
         print(result.job_id)
         return 0
@@ -123,46 +151,16 @@ def _finish(result: ImportResult) -> int:
     return result.report.exit_code
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """Everything end to end on the embedded default: no server, nothing to configure."""
-    folder: Path = args.dir
-    folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "demo.duckdb"
-    for stale in (db, folder / "demo.duckdb.wal"):
-        stale.unlink(missing_ok=True)
-    say_to_stderr(f"seeding {db} with {args.devices:,} devices")
-    with Registry.open(db, create=True) as reg:
-        seeded = seed(reg, args.devices)
-        devices = reg.con.sql(
-            "SELECT imei, meid, serial, model, manufacturer FROM devices WHERE customer_id = ?",
-            params=[seeded.customer_id],
-        ).pl()
-    sample = folder / "devices.csv"
-    say_to_stderr(f"writing {args.rows:,} rows with realistic defects to {sample}")
-    spec = SampleSpec(rows=args.rows, profile_ids=tuple(seeded.configuration_ids))
-    from_devices(devices, spec, sample)
-    info = seeded.as_dict() | {
-        "registry": str(db),
-        "file": str(sample),
-        "out": str(folder / "import"),
-    }
-    (folder / "demo.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-    result = import_file(
-        sample, actor=Actor.CUSTOMER, account_id=seeded.customer_id, user=seeded.admin,
-        settings=args.settings, db=db, spool=folder / "jobs", out_dir=folder / "import",
-        say=say_to_stderr,
-    )  # fmt: skip
-    _finish(result)
-    if url := served_status_page(args.settings, db, result.job_id):
-        print(f"Status page at the service: {url}")
-    return 0  # the demo shows defects on purpose: finding them is success
-
-
 def run_worker(args: argparse.Namespace) -> int:
     if args.settings.broker_url is None:
         raise UsageError("Set ZTBULK_BROKER_URL (for example redis://127.0.0.1:6379/0) first.")
-    serve(args.settings, args.threads)
+    serve(args.settings, args.threads, _json_log if args.json else None)
     return 0
+
+
+def _json_log(text: str) -> None:
+    line = {"worker": os.getpid(), "time": datetime.now(UTC).isoformat(), "message": text}
+    print(json.dumps(line, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
 def run_jobs(args: argparse.Namespace) -> int:
@@ -172,10 +170,11 @@ def run_jobs(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, default=str))
     for row in [] if args.json else rows:
         account = f"{row['actor_kind']}:{row['actor_id']}"
-        batches = f"{row['batches_done']}/{row['batches']}"
+        batches = f"{row['batches_done'] or 0}/{row['batches']}"
         name = one_line(row["file_name"])  # the user's file name: one line whatever it holds
-        print(f"{row['id']}  {account}  {name}  rows={row['rows']}  batches {batches}  "
-              f"{row['status']}")  # fmt: skip
+        kind = "  dry run" if row.get("dry_run") else ""
+        print(f"{row['id']}  {account}  {name}  rows={plain(row['rows'])}  batches {batches}  "
+              f"{row['status']}{kind}")  # fmt: skip
     return 0
 
 
@@ -186,6 +185,6 @@ def run_show(args: argparse.Namespace) -> int:
     print(
         json.dumps(row, indent=2, default=str)
         if args.json
-        else "\n".join(f"{k}: {v}" for k, v in row.items())
+        else "\n".join(f"{k}: {plain(v)}" for k, v in row.items())
     )
     return 0

@@ -12,13 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
+from ztbulk.registry.catalogs import fetch_catalog
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
 from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
+from ztbulk.report.text import plain
 from ztbulk.validate import Catalog
 
 Handler = Callable[[RegistryService, argparse.Namespace], Any]
+Asks = Callable[[argparse.Namespace], str]
+_ONE_CUSTOMER = "a reseller: only the devices it registered for this customer"
 
 
 class _Builder:
@@ -44,11 +49,16 @@ class _Builder:
         )
 
     def command(
-        self, parent: Any, name: str, fn: Handler, *, user: bool = False, create: bool = False
-    ) -> Any:
+        self, parent: Any, name: str, fn: Handler, *, user: bool = False, create: bool = False,
+        found: bool = False, asks: Asks | None = None,
+    ) -> Any:  # fmt: skip
+        """`found`: a look-up, whose empty answer is exit code 1 (like `grep`); `asks`: a
+        destructive action, confirmed first (the phrase it asks about) and taking --yes."""
         parents = [self.common, self.acting] if user else [self.common]
         p = parent.add_parser(name, parents=parents)
-        p.set_defaults(handler=_runner(fn, create))
+        p.set_defaults(handler=_runner(fn, create, found, asks))
+        if asks is not None:
+            add_yes(p)
         return p
 
 
@@ -63,10 +73,16 @@ def add_parsers(sub: Any) -> None:
     _user_parsers(b)
     _config_parsers(b)
     devices = b.group("device", "devices of an account")
-    p = b.command(devices, "find", lambda s, a: s.find_device(s.principal(a.user), a.id), user=True)
+    p = b.command(
+        devices, "find", lambda s, a: s.find_device(s.principal(a.user), a.id), user=True,
+        found=True,
+    )  # fmt: skip
     p.add_argument("id", metavar="ID", help="IMEI, second IMEI, MEID or serial")
+    p = b.command(devices, "list", _list_devices, user=True)
+    p.add_argument("--customer", type=int, metavar="ID", help=_ONE_CUSTOMER)
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (default 50)")
     p = b.command(devices, "export", _export, user=True)
-    p.add_argument("--customer", type=int, metavar="ID")
+    p.add_argument("--customer", type=int, metavar="ID", help=_ONE_CUSTOMER)
     p.add_argument("--out", type=Path, metavar="FILE", default=None)
     catalog = b.group("catalog", "the manufacturer and model list")
     p = b.command(
@@ -74,6 +90,11 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("file", type=Path)
     b.command(catalog, "list", _catalog_list).add_argument("--manufacturer", metavar="NAME")
+    p = catalog.add_parser(
+        "fetch", parents=[b.common], help="download Google Play's device list into the registry"
+    )
+    p.add_argument("url", nargs="?", metavar="URL", help="default $ZTBULK_CATALOG_URL or Google's")
+    p.set_defaults(handler=_fetch)
 
 
 def _account_parsers(b: _Builder) -> None:
@@ -86,6 +107,11 @@ def _account_parsers(b: _Builder) -> None:
         b.command(accounts, "list", _list_accounts).set_defaults(kind=kind)
     customers = b.group("customer", "")
     b.command(customers, "show", _show_customer, user=True).add_argument("id", type=int, nargs="?")
+    b.command(
+        customers, "delete", lambda s, a: s.delete_customer(s.principal(a.user), a.id),
+        user=True, asks=lambda a: f"delete the customer account of {a.user}, its users and "
+        "configurations",
+    ).add_argument("id", type=int, nargs="?")  # fmt: skip
     resellers = b.group("reseller", "")
     for action, enabled in (("enable", True), ("disable", False)):
         p = b.command(resellers, action, _set_reseller, user=True)
@@ -107,8 +133,9 @@ def _user_parsers(b: _Builder) -> None:
     p.add_argument("email")
     p.add_argument("role", choices=["owner", "admin"])
     p = b.command(
-        users, "remove", lambda s, a: s.remove_user(s.principal(a.user), a.email), user=True
-    )
+        users, "remove", lambda s, a: s.remove_user(s.principal(a.user), a.email), user=True,
+        asks=lambda a: f"remove user {a.email} from the account",
+    )  # fmt: skip
     p.add_argument("email")
 
 
@@ -121,8 +148,13 @@ def _config_parsers(b: _Builder) -> None:
     p = b.command(configs, "edit", _config_edit, user=True)
     p.add_argument("id", type=int)
     _config_options(p, required=False)
-    for action, method in (("delete", "delete_config"), ("default", "set_default")):
-        b.command(configs, action, _config_call(method), user=True).add_argument("id", type=int)
+    b.command(
+        configs, "delete", _config_call("delete_config"), user=True,
+        asks=lambda a: f"delete configuration {a.id}",
+    ).add_argument("id", type=int)  # fmt: skip
+    b.command(configs, "default", _config_call("set_default"), user=True).add_argument(
+        "id", type=int
+    )
 
 
 def _subparsers_of(sub: Any, name: str) -> Any:
@@ -130,13 +162,17 @@ def _subparsers_of(sub: Any, name: str) -> Any:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def _runner(fn: Handler, create: bool) -> Callable[[argparse.Namespace], int]:
+def _runner(
+    fn: Handler, create: bool, found: bool, asks: Asks | None
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        if asks is not None:  # before the registry is opened: nobody waits on the question
+            confirm(args, asks(args))
         settings = args.settings
         with Registry.open(settings.db, create=create, memory=settings.duckdb_memory) as reg:
             result = fn(RegistryService(reg), args)
         _emit(result, args.json)
-        return 0
+        return 1 if found and not result else 0
 
     return run
 
@@ -146,28 +182,38 @@ def _emit(result: Any, as_json: bool) -> None:
         print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     elif isinstance(result, list):
         for item in result:
-            print("  ".join(f"{k}={v}" for k, v in item.items()))
+            print(_pairs(item))
         if not result:
             print("(none)")
     elif isinstance(result, dict):
         for key, value in result.items():
-            print(f"{key}: {value}")
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                print(f"{key}:" if value else f"{key}: (none)")
+                for item in value:  # a customer's users, configurations, resellers
+                    print(f"  {_pairs(item)}")
+            else:
+                print(f"{key}: {plain(value)}")
+
+
+def _pairs(item: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={plain(v)}" for k, v in item.items())
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    # Not through `_runner`: the registry is opened only after the download, not during it.
+    _emit(fetch_catalog(args.settings, args.url), args.json)
+    return 0
 
 
 def _init(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:
     models = (
-        svc.catalog().pairs.height if _has_catalog(svc) else svc.load_catalog(Catalog.packaged())
+        svc.catalog().pairs.height if svc.has_catalog() else svc.load_catalog(Catalog.packaged())
     )
     return {
         "registry": str(svc.reg.path),
         "schema_version": svc.reg.version(),
         "catalog_models": models,
     }
-
-
-def _has_catalog(svc: RegistryService) -> bool:
-    found = svc.reg.one("SELECT count(*) FROM catalog")
-    return bool(found and found[0])
 
 
 def _seed(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:
@@ -217,6 +263,10 @@ def _config_call(method: str) -> Handler:
         return getattr(svc, method)(svc.principal(args.user), args.id)
 
     return call
+
+
+def _list_devices(svc: RegistryService, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return svc.list_devices(svc.principal(args.user), args.customer, args.limit)
 
 
 def _export(svc: RegistryService, args: argparse.Namespace) -> dict[str, Any]:

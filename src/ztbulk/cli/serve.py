@@ -24,6 +24,7 @@ def add_parsers(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument("--db", metavar="PATH", help="registry (default $ZTBULK_DB)")
     serve.add_argument("--spool", metavar="DIR", help="job folders (default $ZTBULK_SPOOL)")
+    serve.add_argument("--json", action="store_true", help="its address and errors as JSON")
     serve.set_defaults(handler=run_serve)
     token = sub.add_parser("token", help="API tokens of the HTTP service")
     actions = token.add_subparsers(dest="action", required=True)
@@ -49,6 +50,8 @@ def run_serve(args: argparse.Namespace) -> int:
         settings = settings.with_options(public_url=f"http://{host}:{args.port}")
     with open_when_free(settings.db, settings.duckdb_memory, wait_s=30):
         pass  # no registry there, or one too new: said in one sentence, before uvicorn starts
+    if args.json:
+        print(json.dumps({"url": f"http://{args.host}:{args.port}"}), flush=True)
     logging.basicConfig(level=logging.INFO, format="ztbulk serve: %(message)s")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
                 timeout_graceful_shutdown=10)  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import BrokerError, JobWaitingError, UsageError
-from ztbulk.ingest import plain_file_state
+from ztbulk.ingest import Progress, plain_file_state
 from ztbulk.jobs import ledger
 from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_spec
 from ztbulk.jobs.runners import Runner, runner_for
@@ -40,16 +40,18 @@ def import_file(
     spool: str | Path | None = None, out_dir: str | Path | None = None,
     wait: bool = True, dry_run: bool = False, say: Say = lambda _text: None,
     runner: Runner | None = None, upload: ledger.Upload | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:  # fmt: skip
     """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
     resolve, apply, report. The user's right to import for the account is checked before the
     file is read; with `wait=False` the job is only submitted (and, distributed, queued). A
     dry run resolves and plans, writes the same reports with the outcomes the rows would get,
     and changes nothing. `runner` replaces the one the settings choose (the HTTP service's
-    own workers); `upload` says `path` is already spooled and hashed (`ledger.submit`)."""
+    own workers); `upload` says `path` is already spooled and hashed (`ledger.submit`);
+    `progress` follows the reading of the file when it is read here."""
     path, actor = Path(path), Actor(actor)
     settings = (settings or Settings()).with_options(db=db, spool=spool)
-    runner = runner or runner_for(settings, say)
+    runner = runner or runner_for(settings, say, progress)
     with runner.registry() as reg:
         svc = RegistryService(reg)
         svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
@@ -74,11 +76,12 @@ def import_file(
 def resume_job(
     job_id: str, *, settings: Settings | None = None, db: str | Path | None = None,
     spool: str | Path | None = None, say: Say = lambda _text: None,
+    progress: Progress | None = None,
 ) -> ImportResult:  # fmt: skip
     """Run or finish a job from where the ledger says it stopped."""
     settings = (settings or Settings()).with_options(db=db, spool=spool)
     folder = JobFolder(settings.spool, job_id)
-    runner = runner_for(settings, say)
+    runner = runner_for(settings, say, progress)
     with runner.registry() as reg:
         if ledger.clean_orphan(reg, folder):
             raise UsageError(

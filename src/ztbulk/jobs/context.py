@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from ztbulk.ingest import Progress
 from ztbulk.registry.db import Registry
 from ztbulk.settings import Settings
 
@@ -21,3 +22,5 @@ class Context:
     settings: Settings
     opener: Opener
     say: Callable[[str], None] = lambda _text: None  # progress lines for a waiting user
+    # How far the reading of the file is (embedded: this process reads it; the CLI's bar).
+    progress: Progress | None = None

@@ -7,6 +7,7 @@ after a crash: it rebuilds every output from the job folder.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -24,11 +25,12 @@ from ztbulk.parse.header import Header
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.registry.db import Registry
 from ztbulk.registry.tokens import secret
+from ztbulk.report import status
 from ztbulk.report.html import write_html
 from ztbulk.report.links import LINK_SECRET, status_path
 from ztbulk.report.mail import write_summary_email
 from ztbulk.report.messages import QUOTING_MASK
-from ztbulk.report.model import Report
+from ztbulk.report.model import OUTCOMES_PARQUET, Report
 from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, render, save_report, write_outputs
 from ztbulk.resolve.plan import PARTS
 from ztbulk.validate.duplicates import DUPLICATE_ROW
@@ -73,8 +75,15 @@ def finalize(ctx: Context, job_id: str) -> Report:
         seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
         report.timings["apply"] = round(sum(seconds), 4)
     report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
+    submitted = datetime.fromisoformat(spec.created_at)  # the ledger's: UTC, maybe unmarked
+    report.started_at = submitted.replace(tzinfo=submitted.tzinfo or UTC).isoformat()
+    report.finished_at = datetime.now(UTC).isoformat()
     save_report(report, out)  # again, with every stage's time
-    write_html(report, out)
+    warned = status.warned(out) if (out / OUTCOMES_PARQUET).exists() else None
+    if warned is not None and warned.height:
+        with ctx.opener(spec.db) as reg:
+            warned = _identified(reg, warned)
+    write_html(report, out, warned)
     write_summary_email(report, out, ctx.settings.mail_from, link)
     with ctx.opener(spec.db) as reg:
         ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
@@ -88,6 +97,27 @@ def _status_link(ctx: Context, reg: Registry, job_id: str) -> str | None:
         return None
     key = secret(reg, LINK_SECRET)
     return base.rstrip("/") + status_path(key, job_id, ctx.settings.link_hours)
+
+
+def _identified(reg: Registry, warned: pl.DataFrame) -> pl.DataFrame:
+    """The rows applied with a warning, with their device's identifier (the status page names
+    each row's device; these rows' values are not in errors.csv)."""
+    reg.con.register("warned_devices", warned.select("device_id").unique())
+    try:
+        found = reg.con.sql(
+            "SELECT d.id AS device_id, d.imei, d.meid, d.serial FROM devices d "
+            "JOIN warned_devices w ON d.id = w.device_id"
+        ).pl()
+    finally:
+        reg.con.unregister("warned_devices")
+    kind = pl.when(pl.col("imei").is_not_null()).then(pl.lit("IMEI")).otherwise(pl.lit("MEID"))
+    found = found.select(
+        "device_id",
+        identifier=status.identifier(kind, pl.coalesce("imei", "meid"), pl.col("serial")),
+    )
+    return warned.join(found, on="device_id", how="left", maintain_order="left").with_columns(
+        pl.col("identifier").fill_null(status.NO_IDENTIFIER)
+    )
 
 
 class PlanRows:

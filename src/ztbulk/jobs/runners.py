@@ -35,6 +35,7 @@ from ztbulk.errors import (
     JobCancelledError,
     UsageError,
 )
+from ztbulk.ingest import Progress
 from ztbulk.jobs import actors
 from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, JobState
@@ -60,17 +61,18 @@ class Runner(Protocol):
     def wait(self, job_id: str) -> None: ...
 
 
-def runner_for(settings: Settings, say: Say) -> Runner:
+def runner_for(settings: Settings, say: Say, progress: Progress | None = None) -> Runner:
+    """`progress` follows the reading of the file where this process reads it (embedded)."""
     if settings.broker_url is not None:
         return RedisRunner(settings, settings.broker_url, say)
-    return EmbeddedRunner(settings, say)
+    return EmbeddedRunner(settings, say, progress)
 
 
 class EmbeddedRunner:
     background = False
 
-    def __init__(self, settings: Settings, say: Say) -> None:
-        self.settings, self.say = settings, say
+    def __init__(self, settings: Settings, say: Say, progress: Progress | None = None) -> None:
+        self.settings, self.say, self.progress = settings, say, progress
 
     def registry(self) -> AbstractContextManager[Registry]:
         """Embedded, a busy registry is another command's: say so at once."""
@@ -87,7 +89,9 @@ class EmbeddedRunner:
         broker = StubBroker()
         broker.emit_after("process_boot")
         bound = actors.declare(broker)
-        actors.install(Context(self.settings, lambda _db: nullcontext(reg), self.say))
+        actors.install(
+            Context(self.settings, lambda _db: nullcontext(reg), self.say, self.progress)
+        )
         # One thread: the registry connection is shared. A short poll timeout, because each
         # join and stop waits out a full poll (Dramatiq's default is a second).
         worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
@@ -183,21 +187,23 @@ def redis_broker(settings: Settings) -> RedisBroker:
     return broker
 
 
-def serve(settings: Settings, threads: int) -> None:
-    """`ztbulk worker`: run the actors on Redis until SIGTERM or SIGINT."""
+def serve(settings: Settings, threads: int, say: Say | None = None) -> None:
+    """`ztbulk worker`: run the actors on Redis until SIGTERM or SIGINT; `say` tells what it
+    does (default: a line on stderr naming the worker's process)."""
+    say = say or _say_with_pid
     broker = redis_broker(settings)
     broker.add_middleware(actors.Holding(settings.spool))
     actors.declare(broker)
     memory = settings.duckdb_memory
     # A job folder names its registry: a worker opens it only if it is a registry already.
     opener = lambda db: open_when_free(db, memory, migrate=False)  # noqa: E731
-    actors.install(Context(settings, opener, _say_with_pid))
+    actors.install(Context(settings, opener, say))
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=500)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     # Said before starting: once started, a queued job's progress lines may come first.
-    _say_with_pid(f"worker ready on {settings.broker_url}, spool {settings.spool}, "
+    say(f"worker ready on {settings.broker_url}, spool {settings.spool}, "
                   f"{threads} thread(s)")  # fmt: skip
     worker.start()
     try:

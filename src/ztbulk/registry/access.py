@@ -66,11 +66,14 @@ class Access:
                 f"{' or '.join(r.value for r in roles)} may {action}."
             )
 
-    def _own_customer(self, who: Principal, customer_id: int | None) -> int:
+    def _own_customer(self, who: Principal, customer_id: int | None, action: str) -> int:
         """The customer an operation works on: the given one, or the acting user's own."""
         if customer_id is None:
             if who.kind is not Actor.CUSTOMER:
-                raise UsageError(f"{who.email} is a reseller user; give --customer.")
+                raise PermissionDeniedError(
+                    f"{who.email} is a user of reseller {who.account_id}, and only a "
+                    f"customer's users may {action}."
+                )
             return who.account_id
         return customer_id
 

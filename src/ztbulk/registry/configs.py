@@ -14,7 +14,7 @@ class ConfigurationOps(Access):
     # -- configurations ----------------------------------------------------------------
 
     def add_config(self, who: Principal, values: dict[str, Any], default: bool) -> dict[str, Any]:
-        cid = self._own_customer(who, None)
+        cid = self._own_customer(who, None, "add configurations")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "add configurations")
         cfg = parse_input(Configuration, **values)
         self._name_free(cid, cfg.name)
@@ -38,7 +38,7 @@ class ConfigurationOps(Access):
             raise UsageError(f"Configuration name {name!r} is already used (id {clash[0]}).")
 
     def _owned_config(self, who: Principal, config_id: int, action: str) -> int:
-        cid = self._own_customer(who, None)
+        cid = self._own_customer(who, None, action)
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, action)
         found = self.reg.one(
             "SELECT customer_id FROM configurations WHERE id = ? AND customer_id = ?",
@@ -86,7 +86,7 @@ class ConfigurationOps(Access):
         return self._config(cid, config_id)
 
     def list_configs(self, who: Principal, customer_id: int | None = None) -> list[dict[str, Any]]:
-        cid = self._own_customer(who, customer_id)
+        cid = self._own_customer(who, customer_id, "list configurations")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "list configurations")
         ids = self.reg.all("SELECT id FROM configurations WHERE customer_id = ? ORDER BY id", [cid])
         return [self._config(cid, int(r[0])) for r in ids]

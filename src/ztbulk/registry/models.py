@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -78,6 +78,36 @@ class Configuration(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
+# The fields as a person names them, in messages.
+LABELS = {
+    "name": "the name",
+    "emm_dpc": "the EMM DPC",
+    "company_name": "the company name",
+    "dpc_extras": "the DPC extras",
+    "support_email": "the support e-mail",
+    "support_phone": "the support phone",
+    "custom_message": "the custom message",
+}
+
+
+def _said(error: Any) -> str:
+    """One pydantic error as words: what is wrong, never pydantic's own text."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_too_short":
+        return "must not be empty" if ctx.get("min_length") == 1 else (
+            f"must be at least {ctx.get('min_length')} characters long"
+        )  # fmt: skip
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long"
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field ztbulk knows"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return "must be text"  # string_type and the like: the only other input is text
+
+
 def parse_input(model: type[M], **values: object) -> M:
     """Validate, turning pydantic's report into one sentence for the user."""
     try:
@@ -85,5 +115,5 @@ def parse_input(model: type[M], **values: object) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "input"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise UsageError(f"{field.replace('_', ' ')} {message}.") from None
+        label = LABELS.get(field, field.replace("_", " "))
+        raise UsageError(f"{label[0].upper()}{label[1:]} {_said(first)}.") from None

@@ -29,6 +29,13 @@ from ztbulk.registry.devices import DeviceOps
 from ztbulk.registry.models import Role
 from ztbulk.registry.tokens import TokenOps
 
+# What a customer account is made of, besides its users.
+_CUSTOMER_ROWS = (
+    ("configurations", "customer_id"),
+    ("customer_resellers", "customer_id"),
+    ("customers", "id"),
+)
+
 __all__ = ["ANY_ROLE", "CONFIG_FIELDS", "OWNER_ONLY", "Access", "Principal", "RegistryService"]
 
 
@@ -62,7 +69,7 @@ class RegistryService(ConfigurationOps, DeviceOps, TokenOps):
         return [{"id": r[0], "name": r[1], "created_at": str(r[2])} for r in rows]
 
     def show_customer(self, who: Principal, customer_id: int | None) -> dict[str, Any]:
-        cid = self._own_customer(who, customer_id)
+        cid = self._own_customer(who, customer_id, "view a customer's details")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "view the customer")
         name = self.reg.one("SELECT name FROM customers WHERE id = ?", [cid])
         if name is None:
@@ -82,8 +89,28 @@ class RegistryService(ConfigurationOps, DeviceOps, TokenOps):
             "resellers": [{"id": r[0], "name": r[1], "enabled": r[2]} for r in resellers],
         }
 
+    def delete_customer(self, who: Principal, customer_id: int | None) -> dict[str, Any]:
+        """The owner deletes the customer account: its users, configurations and reseller
+        links. Refused while it holds devices (SPEC 7: unclaim them first, which a reseller's
+        records keep); the ledger keeps its jobs, as history."""
+        cid = self._own_customer(who, customer_id, "delete a customer")
+        self.require(who, Actor.CUSTOMER, cid, OWNER_ONLY, "delete the customer")
+        held = self.reg.one("SELECT count(*) FROM devices WHERE customer_id = ?", [cid])
+        if held and held[0]:
+            raise UsageError(
+                f"Customer {cid} still holds {held[0]:,} device(s); unclaim them first: import "
+                "a file of them whose owner column is 0 (`ztbulk device export` lists them)."
+            )
+        with self.reg.transaction() as con:
+            for table, column in _CUSTOMER_ROWS:
+                con.execute(f"DELETE FROM {table} WHERE {column} = ?", [cid])
+            con.execute(
+                "DELETE FROM users WHERE account_kind = 'customer' AND account_id = ?", [cid]
+            )
+        return {"deleted_customer": cid}
+
     def set_reseller(self, who: Principal, reseller_id: int, enabled: bool) -> dict[str, Any]:
-        cid = self._own_customer(who, None)
+        cid = self._own_customer(who, None, "enable or disable resellers")
         self.require(who, Actor.CUSTOMER, cid, ANY_ROLE, "enable or disable resellers")
         if self.reg.one("SELECT 1 FROM resellers WHERE id = ?", [reseller_id]) is None:
             raise NotFoundError(f"No reseller {reseller_id}.")

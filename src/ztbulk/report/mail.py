@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from ztbulk.errors import TransientError
 from ztbulk.report.html import render_html
-from ztbulk.report.model import REPORT_JSON, SUMMARY_EML, Report
+from ztbulk.report.model import REPORT_HTML, REPORT_JSON, SUMMARY_EML, Report
 from ztbulk.report.text import one_line
 
 
@@ -51,9 +51,10 @@ def build_message(
         else "Details: the status page is attached (report.html), with every failure and its "
         "reason.",
     ]
-    page = render_html(report)
+    written = Path(report.out_dir) / REPORT_HTML  # finalize writes the page first
+    page = written.read_text(encoding="utf-8") if written.exists() else render_html(report)
     msg.set_content("\n".join(lines) + "\n")
-    msg.add_alternative(render_html(report, link), subtype="html")
+    msg.add_alternative(render_html(report, link=link), subtype="html")
     msg.add_attachment(page.encode("utf-8"), maintype="text", subtype="html",
                        filename="report.html")  # fmt: skip
     return msg

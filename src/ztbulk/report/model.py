@@ -9,6 +9,7 @@ from typing import Any
 
 from ztbulk.codes import Outcome
 from ztbulk.parse.issues import FileIssue
+from ztbulk.validate.catalog import PACKAGED_SOURCE
 
 REPORT_JSON = "report.json"
 OUTCOMES_PARQUET = "outcomes.parquet"
@@ -58,11 +59,14 @@ class Report:
     # import --dry-run: resolved and planned, nothing changed; the outcomes are the rows' would-be
     dry_run: bool = False
     mail_error: str | None = None  # the summary e-mail could not be sent (the job is done)
+    # import only: when the job was submitted and when its outputs were written (ISO, UTC)
+    started_at: str | None = None
+    finished_at: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         """The inverse of `to_dict` (derived keys dropped)."""
-        known = {k: v for k, v in data.items() if k not in ("exit_code", "outputs")}
+        known = {k: v for k, v in data.items() if k not in ("exit_code", "outputs", "hints")}
         known["file"] = FileFacts(**known["file"])
         known["first_failures"] = [Failure(**f) for f in known.get("first_failures", [])]
         return cls(**known)
@@ -75,6 +79,18 @@ class Report:
         bad = self.outcomes.get(Outcome.REJECTED, 0) + self.outcomes.get(Outcome.SKIPPED, 0)
         return 1 if bad else 0
 
+    @property
+    def hints(self) -> list[str]:
+        """What the user can do about the result beyond fixing rows, in sentences."""
+        unknown = sum(self.codes.get(c, 0) for c in ("MODEL_UNKNOWN", "MANUFACTURER_UNKNOWN"))
+        if not unknown or PACKAGED_SOURCE not in self.catalog:
+            return []
+        return [
+            f"{unknown:,} row(s) name a manufacturer or model missing from the small packaged "
+            "list (Android Enterprise Recommended devices only): load Google Play's full "
+            "list into the registry with `ztbulk catalog fetch`, then check or import again."
+        ]
+
     def record_issues(self, issues: list[FileIssue]) -> None:
         for issue in issues:
             (self.file_errors if issue.is_error else self.warnings).append(issue.as_dict())
@@ -82,6 +98,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["exit_code"] = self.exit_code
+        data["hints"] = self.hints
         names = [REPORT_JSON, OUTCOMES_PARQUET, ERRORS_CSV]
         if self.command == "import":
             names += [REPORT_HTML, SUMMARY_EML]

@@ -14,6 +14,11 @@ import re
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def plain(value: object) -> str:
+    """A value as a person reads it on one line: `-` for none, never a Python repr."""
+    return "-" if value is None else one_line(str(value))
+
+
 def one_line(text: str) -> str:
     """`text` with every control character replaced by its escape (`\\n`, `\\x1b`, ...)."""
     return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)

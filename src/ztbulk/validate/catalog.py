@@ -18,7 +18,9 @@ import polars as pl
 
 from ztbulk.domain import normalize_column
 from ztbulk.errors import CatalogError
+from ztbulk.report.text import one_line
 
+PACKAGED_SOURCE = "the packaged Android Enterprise Recommended list (2026-07-24)"
 PAIR_SEP = "\x1f"  # joins lower-cased manufacturer and model into one lookup key
 _ALIASES = {"manufacturer": "manufacturer", "retailbranding": "manufacturer", "model": "model"}
 
@@ -48,7 +50,7 @@ class Catalog:
     def packaged(cls) -> Catalog:
         data = resources.files("ztbulk").joinpath("data/catalog_aer.csv").read_bytes()
         frame = pl.read_csv(data, infer_schema=False)
-        return cls.from_frame(frame, "packaged: Android Enterprise Recommended list, 2026-07-24")
+        return cls.from_frame(frame, PACKAGED_SOURCE)
 
     @classmethod
     def from_csv(cls, path: Path) -> Catalog:
@@ -56,11 +58,17 @@ class Catalog:
             raw = path.read_bytes()
         except OSError as exc:
             raise CatalogError(f"Catalogue {path} cannot be read ({exc.strerror}).") from None
-        text = _decode(raw, path)
+        return cls.from_bytes(raw, str(path))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> Catalog:
+        """A catalogue CSV's bytes (UTF-8, or UTF-16 with a BOM as Google Play writes it);
+        `source` names it in messages and reports."""
+        text = _decode(raw, source)
         try:
             frame = pl.read_csv(io.StringIO(text), infer_schema=False)
         except pl.exceptions.PolarsError as exc:
-            raise CatalogError(f"Catalogue {path} is not a readable CSV ({exc}).") from None
+            raise CatalogError(f"Catalogue {source} is not a readable CSV ({exc}).") from None
         renamed = {
             c: _ALIASES[normalize_column(c)]
             for c in frame.columns
@@ -68,11 +76,21 @@ class Catalog:
         }
         if sorted(set(renamed.values())) != ["manufacturer", "model"]:
             raise CatalogError(
-                f"Catalogue {path} needs the columns manufacturer and model "
-                f"(it has: {', '.join(frame.columns)})."
+                f"Catalogue {source} needs the columns manufacturer and model "
+                f"(it has: {one_line(', '.join(frame.columns)[:200])})."
             )
         frame = frame.select(list(renamed)).rename(renamed)
-        return cls.from_frame(frame, str(path))
+        return cls.from_frame(frame, source)
+
+    def merged(self, other: Catalog, source: str) -> Catalog:
+        """Both lists in one; where both spell a pair, this one's spelling is kept."""
+        both = pl.concat([c.pairs.select("manufacturer", "model") for c in (self, other)])
+        return Catalog.from_frame(both, source)
+
+    def same_models(self, other: Catalog) -> bool:
+        """The two lists know the same (manufacturer, model) pairs, whatever the spelling."""
+        mine, theirs = self.pair_keys, other.pair_keys
+        return mine.len() == theirs.len() and mine.sort().equals(theirs.sort())
 
     @cached_property
     def manufacturer_keys(self) -> pl.Series:
@@ -98,7 +116,7 @@ class Catalog:
         return self.pairs.height
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def _decode(raw: bytes, source: str) -> str:
     encoding = "utf-8"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
@@ -107,4 +125,4 @@ def _decode(raw: bytes, path: Path) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise CatalogError(f"Catalogue {path} is not UTF-8 or UTF-16 text.") from None
+        raise CatalogError(f"Catalogue {source} is not UTF-8 or UTF-16 text.") from None
