@@ -1,4 +1,4 @@
-"""The fast path changes nothing: `validate_batch` (which runs the checks only on rows that
+"""The fast path changes nothing: `validate_chunk` (which runs the checks only on rows that
 `clean_row` does not recognise) gives exactly the masks of running every check on every row.
 
 Rows are drawn from pools of usual values and near misses for each column (case, blanks
@@ -18,7 +18,7 @@ from tests.conftest import IMEI_OK, IMEI_OK2
 from ztbulk import Catalog
 from ztbulk.domain import Actor, Mode
 from ztbulk.parse.quoted import RECORD
-from ztbulk.validate import Rules, canonical_values, validate_batch
+from ztbulk.validate import Rules, canonical_values, validate_chunk
 from ztbulk.validate.checks import Row, code_mask
 from ztbulk.validate.fast import clean_row
 from ztbulk.validate.rules import FIELDS
@@ -104,7 +104,7 @@ def assert_same_masks(
     columns = {name: i for i, name in enumerate([*COLUMNS, mode.value])}
     rules = Rules(actor, mode, catalog, columns)
     frame = batch(values)
-    failing, valid = validate_batch(frame, rules)
+    failing, valid = validate_chunk(frame, rules)
     expected = every_check(frame, rules)
     got = pl.concat(
         [failing.select("line", "mask"), valid.select("line", mask=pl.lit(0, pl.UInt64))]

@@ -10,7 +10,7 @@ import polars as pl
 
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
-from ztbulk.ingest import Batch, Ingest, Progress, Timer, file_facts, plain_file_state
+from ztbulk.ingest import Group, Ingest, Progress, Timer, file_facts, plain_file_state
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import Report
@@ -49,7 +49,7 @@ def check(
         staged = ingest.run(report)
         names = staged.header.names if staged.header else []
         with timer("write"):
-            write_outputs(report, out, names, map(_valid_rows, prefetch(staged.batches())))
+            write_outputs(report, out, names, map(_valid_rows, prefetch(staged.groups())))
         report.timings = timer.seconds
         save_report(report, out)  # with the write's time
         return report
@@ -57,12 +57,12 @@ def check(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _valid_rows(batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A batch of `check`: its valid rows (`valid`, no device) and its failing ones."""
-    plain = batch.valid.to_frame().select(
+def _valid_rows(group: Group) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A group of `check`: its valid rows (`valid`, no device) and its failing ones."""
+    plain = group.valid.to_frame().select(
         "line", outcome=pl.lit(Outcome.VALID.value), device_id=pl.lit(None, pl.Int64)
     )
-    return plain, batch.failing
+    return plain, group.failing
 
 
 def load_catalog(catalog: Catalog | str | Path | None) -> Catalog:

@@ -1,7 +1,7 @@
 """Ingest: the part of every job that reads and judges the file (SPEC sections 2 to 4).
 
-`ingest()` opens the source, reads the header, then streams batches through parse and
-validate, staging each batch's failing rows (already rendered) and valid rows as Parquet in a
+`ingest()` opens the source, reads the header, then streams chunks through parse and
+validate, staging each chunk's failing rows (already rendered) and valid rows in a
 work folder, and finally runs the whole-file duplicate pass. `check` writes its outputs from
 the staged parts; `import` resolves the valid rows against the registry first.
 """
@@ -28,14 +28,14 @@ from ztbulk.parse.issues import FileIssue
 from ztbulk.parse.prefetch import prefetch
 from ztbulk.report.model import FileFacts, Report
 from ztbulk.report.outputs import RENDERED, render, with_every_cell
-from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_batch
+from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_chunk
 from ztbulk.validate.duplicates import empty_duplicates
 from ztbulk.validate.native import ReadBack, native_batches
 from ztbulk.validate.rules import FIELDS
 
-# Ingest batches the output writers take at a time (about 500k rows): Polars works a few
+# Chunks the output writers take at a time (about 500k rows): Polars works a few
 # large frames faster than many small ones (finalize at 10M rows: 9.8 -> 8.3 s). Three such
-# groups are in memory at once (read ahead, worked on, being written): 6 batches a group
+# groups are in memory at once (read ahead, worked on, being written): 6 chunks a group
 # gained nothing more and cost 250 MB.
 OUTPUT_PARTS = 3
 # progress(bytes_done, bytes_total, rows_done)
@@ -44,25 +44,26 @@ Progress = Callable[[int, int, int], None]
 
 @dataclass
 class Staged:
-    """What ingest leaves in the work folder, batch by batch, in line order."""
+    """What ingest leaves in the work folder, chunk by chunk, in line order; read back a group
+    of chunks at a time (`groups`)."""
 
     header: Header | None
-    parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per batch
+    parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per chunk
     duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
 
-    def batches(self) -> Iterator[Batch]:
-        """Per OUTPUT_PARTS ingest batches, in line order: their failing rows (rendered,
+    def groups(self) -> Iterator[Group]:
+        """Per OUTPUT_PARTS chunks, in line order: their failing rows (rendered,
         duplicates included) and the lines of their valid rows (duplicates not)."""
         for i in range(0, len(self.parts), OUTPUT_PARTS):
             failing_parts, valid_parts = zip(*self.parts[i : i + OUTPUT_PARTS], strict=True)
-            batch = Batch(
+            group = Group(
                 pl.concat([_read_failing(p) for p in failing_parts]),
                 pl.read_parquet(list(valid_parts), columns=["line"])["line"],
                 list(valid_parts),
             )
-            if self.duplicates.height and batch.valid.len():
-                batch = _split_duplicates(batch, self.duplicates)
-            yield batch
+            if self.duplicates.height and group.valid.len():
+                group = _split_duplicates(group, self.duplicates)
+            yield group
 
 
 def _read_failing(part: Path) -> pl.DataFrame:
@@ -73,7 +74,7 @@ def _read_failing(part: Path) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class Batch:
+class Group:
     failing: pl.DataFrame  # line, outcome, codes, message, mask and f*
     valid: pl.Series  # the lines of valid rows
     valid_parts: list[Path]  # every column of the valid rows: line, f*, h, target, checked
@@ -84,17 +85,17 @@ class Batch:
         return scan.select("line", FIELDS).collect()
 
 
-def _split_duplicates(batch: Batch, duplicates: pl.DataFrame) -> Batch:
-    """Move this batch's duplicate rows from its valid rows into its failing rows, rendered
+def _split_duplicates(group: Group, duplicates: pl.DataFrame) -> Group:
+    """Move this group's duplicate rows from its valid rows into its failing rows, rendered
     (the duplicate pass found them with their values)."""
-    here = duplicates.filter(pl.col("line").is_between(batch.valid[0], batch.valid[-1]))
+    here = duplicates.filter(pl.col("line").is_between(group.valid[0], group.valid[-1]))
     if not here.height:
-        return batch
-    dup_rows = render(here.rename({"dup_mask": "mask"})).select(batch.failing.columns)
-    return Batch(
-        merge_by_line(batch.failing, dup_rows),
-        batch.valid.filter(~batch.valid.is_in(here["line"].implode())),
-        batch.valid_parts,
+        return group
+    dup_rows = render(here.rename({"dup_mask": "mask"})).select(group.failing.columns)
+    return Group(
+        merge_by_line(group.failing, dup_rows),
+        group.valid.filter(~group.valid.is_in(here["line"].implode())),
+        group.valid_parts,
     )
 
 
@@ -114,7 +115,7 @@ class Ingest:
     keep_values: bool = True
 
     def run(self, report: Report) -> Staged:
-        """Fill `report` (file facts, issues, rows, blank) and stage the batches.
+        """Fill `report` (file facts, issues, rows, blank) and stage the chunks.
 
         A file that changes while it is read (its identity, size or times differ at the end,
         after the hash is done) is FILE_CHANGED with no rows: never a count of half a file.
@@ -251,7 +252,7 @@ def _judged(
             yield b.failing, b.valid, b.blank, b.bytes_read
         return
     for raw in RecordReader(path, header, config):
-        failing, valid = validate_batch(raw.frame, rules)
+        failing, valid = validate_chunk(raw.frame, rules)
         yield failing, valid, raw.blank, raw.bytes_read
 
 

@@ -16,7 +16,7 @@ from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.domain import Action
 from ztbulk.errors import InternalError
 from ztbulk.frames import merge_by_line
-from ztbulk.ingest import Batch, Timer
+from ztbulk.ingest import Group, Timer
 from ztbulk.jobs import ledger
 from ztbulk.jobs.context import Context
 from ztbulk.jobs.folder import JobFolder, JobState, private_dir
@@ -65,8 +65,8 @@ def finalize(ctx: Context, job_id: str) -> Report:
     names = staged.header.names if staged.header else []
     notes = repeats_of_rejected(staged.duplicates, folder.plan, refused)
     groups = (
-        _with_notes(_planned_rows(batch, plan, staged.header), notes)
-        for batch in prefetch(staged.batches())
+        _with_notes(_planned_rows(group, plan, staged.header), notes)
+        for group in prefetch(staged.groups())
     )
     with timer("finalize"):
         write_outputs(report, out, names, groups)
@@ -121,9 +121,9 @@ def _identified(reg: Registry, warned: pl.DataFrame) -> pl.DataFrame:
 
 
 class PlanRows:
-    """The plan's rows with their outcome and code mask, handed out in line order, batch by
-    batch. The parts are read one at a time (each holds one range of lines), so memory follows a
-    part, and each part is read and decided in one go rather than once per batch. Rows that
+    """The plan's rows with their outcome and code mask, handed out in line order, group by
+    group. The parts are read one at a time (each holds one range of lines), so memory follows a
+    part, and each part is read and decided in one go rather than once per group. Rows that
     apply refused (`refused`: line, code; the registry had moved) are rejected with that code.
     """
 
@@ -215,7 +215,7 @@ def repeats_of_rejected(
 def _with_notes(
     rows: tuple[pl.DataFrame, pl.DataFrame], notes: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The batch's rows with each repeat's note (`repeats_of_rejected`) after its message."""
+    """The group's rows with each repeat's note (`repeats_of_rejected`) after its message."""
     plain, failing = rows
     if not notes.height or not failing.height:
         return plain, failing
@@ -225,28 +225,28 @@ def _with_notes(
 
 
 def _planned_rows(
-    batch: Batch, plan: PlanRows | None, header: Header | None
+    group: Group, plan: PlanRows | None, header: Header | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A batch of an import: its rows without codes, and every row with codes (section 3 and
+    """A group of an import's rows: its rows without codes, and every row with codes (section 3 and
     4's, and those the plan gave codes), with their planned outcome and device."""
-    plain, resolved = _plan_rows(batch, plan, header)
-    failing = batch.failing.with_columns(device_id=pl.lit(None, pl.Int64))
+    plain, resolved = _plan_rows(group, plan, header)
+    failing = group.failing.with_columns(device_id=pl.lit(None, pl.Int64))
     if resolved.height:
         failing = merge_by_line(failing, resolved.select(failing.columns))
     return plain, failing
 
 
 def _plan_rows(
-    batch: Batch, plan: PlanRows | None, header: Header | None
+    group: Group, plan: PlanRows | None, header: Header | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """This batch's valid rows with their planned outcome: (rows without codes, with codes)."""
+    """This group's valid rows with their planned outcome: (rows without codes, with codes)."""
     empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
-    if plan is None or header is None or not batch.valid.len():
+    if plan is None or header is None or not group.valid.len():
         return empty, pl.DataFrame()
-    rows = plan.upto(batch.valid[-1])
-    # The plan holds exactly the batch's valid rows: resolve left out the same duplicates.
-    if rows.height != batch.valid.len() or rows["line"][0] != batch.valid[0]:
-        raise InternalError(f"The plan does not hold the rows of lines {batch.valid[0]} on.")
+    rows = plan.upto(group.valid[-1])
+    # The plan holds exactly the group's valid rows: resolve left out the same duplicates.
+    if rows.height != group.valid.len() or rows["line"][0] != group.valid[0]:
+        raise InternalError(f"The plan does not hold the rows of lines {group.valid[0]} on.")
     plain = rows.filter(pl.col("mask") == 0).select("line", "outcome", "device_id")
     coded = rows.filter(pl.col("mask") != 0)
     if not coded.height:
@@ -255,7 +255,7 @@ def _plan_rows(
     # in a message. Most rows with codes have only a warning that quotes none (KME_CONFLICT).
     quoting = (pl.col("mask") & pl.lit(QUOTING_MASK, pl.UInt64)) != 0
     shown = IN_ERRORS_CSV | quoting
-    values = batch.values(coded.filter(shown)["line"])
+    values = group.values(coded.filter(shown)["line"])
     coded = coded.join(values, on="line", how="left", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
     coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))

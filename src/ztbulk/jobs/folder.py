@@ -2,7 +2,7 @@
 
 The folder holds the spooled input (checked against the ledger's sha256 when it is read),
 `job.json` (only so that a worker can find the job's registry; what else it says is for
-people), the staged batches, the plan and the outputs. Its `state` file mirrors the ledger's
+people), the staged chunks, the plan and the outputs. Its `state` file mirrors the ledger's
 states for watchers, and says `failed` (with error.txt) when a message failed for good. A job id
 must have the ledger's own form, so that it names a folder inside the spool and nothing else.
 Job folders are private to their owner (0700).

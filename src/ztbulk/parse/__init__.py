@@ -3,14 +3,14 @@
 from ztbulk.parse.config import ParseConfig
 from ztbulk.parse.header import Header, read_header
 from ztbulk.parse.issues import FileIssue
-from ztbulk.parse.reader import RawBatch, RecordReader, field_names
+from ztbulk.parse.reader import RawChunk, RecordReader, field_names
 from ztbulk.parse.source import Sha256, Source, open_source
 
 __all__ = [
     "FileIssue",
     "Header",
     "ParseConfig",
-    "RawBatch",
+    "RawChunk",
     "RecordReader",
     "Sha256",
     "Source",

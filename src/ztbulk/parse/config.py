@@ -12,7 +12,7 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ParseConfig:
-    # Bytes read per chunk; each chunk becomes one batch (about 170k rows of a typical file).
+    # Bytes read per chunk; each chunk is read as one frame (about 170k rows of a typical file).
     # Small chunks stay in CPU caches: 8 MiB was faster than 24 MiB and halves peak memory.
     chunk_bytes: int = 8 * MIB
     # A quoted field may span lines; past this many lines its quote is taken as broken, so one

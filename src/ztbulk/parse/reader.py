@@ -1,4 +1,4 @@
-"""Stream data records out of the UTF-8 byte stream, one batch per chunk, with line numbers.
+"""Stream data records out of the UTF-8 byte stream, one frame per chunk, with line numbers.
 
 How a chunk is read, and why:
 - Polars reads the chunk as *physical lines* (one string column, quoting off). That is its
@@ -40,7 +40,7 @@ def field_names(width: int) -> list[str]:
 
 
 @dataclass
-class RawBatch:
+class RawChunk:
     """Every physical line of one chunk, in order.
 
     `frame` columns: `line` (Int64), `kind` (UInt8: RECORD, BLANK, or NOT_A_RECORD for the
@@ -60,9 +60,9 @@ class RecordReader:
         self.path, self.header, self.config = path, header, config
         self.names = field_names(header.width)
 
-    def __iter__(self) -> Iterator[RawBatch]:
+    def __iter__(self) -> Iterator[RawChunk]:
         for (frame, blank), offset in chunks(self.path, self.header, self.config, self._parse):
-            yield RawBatch(frame, blank, offset)
+            yield RawChunk(frame, blank, offset)
 
     def _parse(
         self, buf: bytes, first_line: int, final: bool, base: int

@@ -1,1 +1,1 @@
-"""Report stage: outcomes.parquet, errors.csv and report.json from validated batches."""
+"""Report stage: outcomes.parquet, errors.csv and report.json from validated chunks."""

@@ -25,7 +25,7 @@ def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
     distinct values of `mask` (the caller has them already). The rows are
     filled a mask at a time: the rows of one mask share one format, so every template is
     filled only on the rows carrying its code, 4x faster than filling each template present
-    on every row and keeping it where the code is (a batch holds a few dozen masks).
+    on every row and keeping it where the code is (a chunk holds a few dozen masks).
     """
     # Only the columns some template quotes are split by mask.
     quoted = {n for m in masks for c in codes_of(m) for n in _quoted(c)}

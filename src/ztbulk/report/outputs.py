@@ -1,7 +1,7 @@
-"""Write outcomes.parquet and errors.csv batch by batch, and tally the counts for report.json.
+"""Write outcomes.parquet and errors.csv a group of rows at a time; tally report.json's counts.
 
 Rows with codes are rendered (outcome, codes, message) as soon as they are found and staged;
-rows without codes need nothing but their line, outcome and device. `write()` merges a batch's
+rows without codes need nothing but their line, outcome and device. `write()` merges a group's
 two kinds of rows in line order.
 """
 
@@ -55,7 +55,7 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
     """Add outcome, codes and message from `mask` (and the values the messages quote); a
     frame with a `message` already (the native core's section 3 rows) keeps it.
 
-    A batch holds few distinct masks, so outcome and code list are made once per mask and
+    A chunk holds few distinct masks, so outcome and code list are made once per mask and
     joined, and messages are filled a mask at a time (`messages`): a frame needs only the
     value columns its codes quote.
     """
@@ -116,17 +116,17 @@ class OutputWriter(Closing):
         self.rows = 0
         self.first_failures: list[Failure] = []
         self._path = out_dir / OUTCOMES_PARQUET
-        self._parquet: pq.ParquetWriter | None = None  # opened with the first batch's schema
+        self._parquet: pq.ParquetWriter | None = None  # opened with the first group's schema
         self._errors = (out_dir / ERRORS_CSV).open("w", encoding="utf-8", newline="")
         # A BOM so that spreadsheets open the file as UTF-8; ztbulk reads it back either way.
         self._errors.write(codecs.BOM_UTF8.decode("utf-8"))
         header = safe_names([*self.names, *ERROR_COLUMNS])  # a column name is data too
         csv.writer(self._errors, lineterminator="\n").writerow(header)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ztbulk-outputs")
-        self._writing: Future[None] | None = None  # the files' share of the previous batch
+        self._writing: Future[None] | None = None  # the files' share of the previous group
 
     def write(self, plain: pl.DataFrame, failing: pl.DataFrame) -> None:
-        """One batch. `plain`: rows without codes (line, outcome, device_id); `failing`: rows
+        """One group. `plain`: rows without codes (line, outcome, device_id); `failing`: rows
         with codes, rendered (line, outcome, codes, message, mask, f*, maybe device_id).
         Both sorted by line."""
         plain_rows = plain.select(
@@ -142,7 +142,7 @@ class OutputWriter(Closing):
         table = out.select(pl.col(n).cast(t) for n, t in OUTCOMES_SCHEMA.items()).to_arrow()
         errors = failing.filter(IN_ERRORS_CSV)
         self._wait()
-        # The files are written on a thread while the caller prepares the next batch: pyarrow
+        # The files are written on a thread while the caller prepares the next group: pyarrow
         # encodes on one core, and this halved the time the writes added to finalize.
         self._writing = self._writer.submit(self._write_files, table, errors)
         self.rows += out.height
@@ -155,7 +155,7 @@ class OutputWriter(Closing):
             return
         for outcome, n in failing.group_by("outcome").len().iter_rows():
             self.outcomes[outcome] += n
-        # Counted per distinct mask (a batch holds few), not per code over every row.
+        # Counted per distinct mask (a group holds few), not per code over every row.
         for mask, n in failing.group_by("mask").len().iter_rows():
             for code in codes_of(mask):
                 self.codes[code.value] += n

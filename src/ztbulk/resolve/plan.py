@@ -1,6 +1,6 @@
-"""Resolve: turn a job's valid rows into a plan, by batch joins against the registry.
+"""Resolve: turn a job's valid rows into a plan, by set-wise joins against the registry.
 
-One DuckDB query per range of 2M lines (never a query per row, nor per batch: a batch join
+One DuckDB query per range of 2M lines (never a query per row, nor per apply batch: such a join
 would scan the devices table once per batch). It reads the rows straight from ingest's staged
 Parquet parts. Each identifier kind is an equality join, so DuckDB hashes the input and probes
 `devices` once: IMEI against the first and, for dual-SIM devices, second IMEI, MEID against
@@ -64,7 +64,7 @@ class ResolveInput:
             if name not in self.columns:
                 return "NULL::VARCHAR"
             raw = f"f{self.columns[name]}"
-            # Only rows that ran every check can carry blanks (`validate_batch`): trimming
+            # Only rows that ran every check can carry blanks (`validate_chunk`): trimming
             # is most of the cost of reading the rows, so the others skip it.
             return f"nullif(CASE WHEN checked THEN trim({raw}, ' ' || chr(9)) ELSE {raw} END, '')"
 

@@ -3,7 +3,7 @@
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import CHECKS, luhn_valid, rule
 from ztbulk.validate.duplicates import DuplicateFinder
-from ztbulk.validate.rules import Rules, canonical_values, validate_batch
+from ztbulk.validate.rules import Rules, canonical_values, validate_chunk
 
 __all__ = [
     "CHECKS",
@@ -13,5 +13,5 @@ __all__ = [
     "canonical_values",
     "luhn_valid",
     "rule",
-    "validate_batch",
+    "validate_chunk",
 ]

@@ -29,14 +29,14 @@ ZERO = r"^0+$"
 
 @dataclass(frozen=True)
 class Row:
-    """The trimmed values of one batch (null where blank or where the column is absent)."""
+    """The trimmed values of one chunk (null where blank or where the column is absent)."""
 
     actor: Actor
     mode: Mode
     catalog: Catalog
 
     def __getattr__(self, name: str) -> pl.Expr:
-        # `validate.batch` prepares every canonical column under its own name.
+        # `validate_chunk` prepares every canonical column under its own name.
         if name not in CANONICAL_COLUMNS:
             raise AttributeError(name)
         return pl.col(name)

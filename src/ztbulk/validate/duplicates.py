@@ -1,6 +1,6 @@
 """SPEC section 4 across the whole file, exact, in bounded memory.
 
-Each batch stages its valid rows (line, a 64-bit key of the identity, target, and either
+Each chunk stages its valid rows (line, a 64-bit key of the identity, target, and either
 their values or where they are in the stream) as Parquet. At the end, the keys are searched
 partition by partition (key modulo the partition count, so one partition holds at most
 about `rows_per_partition` rows): only keys seen more than once (found by sorting) are
@@ -50,7 +50,7 @@ class DuplicateFinder:
         self.rows = 0
 
     def add(self, valid: pl.DataFrame) -> Path:
-        """Stage one batch's valid rows; return the part's path (read back by the writer)."""
+        """Stage one chunk's valid rows; return the part's path (read back by the writer)."""
         part = self.dir / f"valid-{len(self.parts):06d}.parquet"
         valid.write_parquet(part, compression="lz4", statistics=False)
         self.parts.append(part)

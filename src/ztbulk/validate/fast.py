@@ -2,7 +2,7 @@
 
 Nearly every row of a real file is valid and written the usual way (`IMEI`, `ZERO_TOUCH`, a
 manufacturer spelled as in the catalogue, no stray spaces). `clean_row` recognises exactly
-such rows from the raw field values, with a handful of column operations; `validate_batch`
+such rows from the raw field values, with a handful of column operations; `validate_chunk`
 runs the registered checks (section 3) only on the rows it does not recognise.
 
 The contract, proven by tests/test_fast_path.py: `clean_row` true implies that no check fires.

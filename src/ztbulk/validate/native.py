@@ -4,7 +4,7 @@
 reference reader: carry of open quoted records, too-long lines cut short) to
 `ztbulk._core.Engine`, which returns each chunk's valid and failing rows as Arrow buffers.
 They are wrapped without copying (`pyarrow.Array.from_buffers`; strings are Arrow string
-views into the chunk's own bytes) and handed on as the frames `validate_batch` returns, so
+views into the chunk's own bytes) and handed on as the frames `validate_chunk` returns, so
 the stages after it (rendering, staging, duplicates, resolve) are the same for both engines.
 A failing row comes with its message, written by the core from the catalogue's templates.
 """
@@ -34,7 +34,7 @@ from ztbulk.validate.rules import Rules
 
 @dataclass(frozen=True)
 class NativeBatch:
-    failing: pl.DataFrame  # as validate_batch's: line, mask, raw, f*, canonical values
+    failing: pl.DataFrame  # as validate_chunk's: line, mask, raw, f*, canonical values
     valid: pl.DataFrame  # line, f* (when asked for), h, target, checked, start, len
     blank: int
     bytes_read: int

@@ -1,4 +1,4 @@
-"""Validate one parsed batch: canonical values, the code mask, and each valid row's identity."""
+"""Validate one parsed chunk: canonical values, the code mask, and each valid row's identity."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import Row, code_mask
 from ztbulk.validate.fast import clean_row
 
-FIELDS = pl.col(r"^f\d+$")  # the raw value columns of a batch
+FIELDS = pl.col(r"^f\d+$")  # the raw value columns of a chunk
 
 
 @dataclass(frozen=True)
 class Rules:
-    """What a batch is validated against."""
+    """What a chunk is validated against."""
 
     actor: Actor
     mode: Mode
@@ -80,8 +80,8 @@ def identity_hash() -> pl.Expr:
     )
 
 
-def validate_batch(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a parsed batch into (failing rows, valid rows), both ordered by line.
+def validate_chunk(frame: pl.DataFrame, rules: Rules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a parsed chunk into (failing rows, valid rows), both ordered by line.
 
     failing: line, mask (every row code of section 3), raw, f*, and the canonical values.
     valid: line, f*, h (identity_hash) and target (the inputs of section 4), and `checked`:
