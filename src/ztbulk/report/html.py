@@ -4,7 +4,7 @@ One self-contained file (inline CSS and SVG, no script), so it opens anywhere an
 attached to a ticket. Every value shown goes through `_text`: HTML-escaped, and its control
 characters written as escapes (a file name, a column name and a cell are the user's data).
 The page's own words go through `_` (English as written here; the HTTP service passes a
-translation, `ztbulk.http.i18n`); codes, outcomes and row messages stay as they are.
+translation, `ztbulk.i18n`); codes, outcomes and row messages stay as they are.
 """
 
 from __future__ import annotations
