@@ -1,9 +1,9 @@
 """ztbulk's languages: English, and one gettext catalogue per other language
 (`locales/LANG.po`, read with Babel), so that adding a language is adding a file.
 
-One catalogue a language holds every message ztbulk translates, in one place that every
-part of it can read (the web page's and the status page's, `http`). Codes and outcomes stay
-English: they are interface.
+One catalogue a language holds every message: the web page's and the status page's
+(`http`), and the row messages of the reports (`wording`). Codes and outcomes stay English:
+they are interface.
 """
 
 from __future__ import annotations
