@@ -1,10 +1,11 @@
 """Row messages in every language (issue 12 item 5): each catalogue translates every code's
 template and the words around the values with exactly their placeholders; the native core and
-the reference engine write the same French messages, and English codes; English stays the
-default."""
+the reference engine write the same French messages; `check --lang fr` and ZTBULK_LANG=fr give
+French messages and English codes; English stays the default."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -15,12 +16,15 @@ from tests.conftest import HEADER, IMEI_OK, IMEI_OK2, TEST_CATALOG
 from tests.differential import compare
 from ztbulk import Catalog, check
 from ztbulk._core import Engine
+from ztbulk.cli import main
 from ztbulk.codes import CATALOGUE, ROW_CODES, Code, mask_of
 from ztbulk.errors import UsageError
 from ztbulk.i18n import catalogue, languages
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.reader import field_names
+from ztbulk.report.mail import MAIL_MESSAGES
 from ztbulk.report.messages import messages
+from ztbulk.settings import Settings
 from ztbulk.validate.native import _failing
 from ztbulk.wording import BLANK, PLACEHOLDER, row_messages, template, template_pieces, word
 
@@ -64,8 +68,10 @@ def write(tmp_path: Path) -> Path:
 
 def test_french_is_a_language_and_others_are_refused() -> None:
     assert "fr" in OTHER_LANGUAGES and languages()[0] == "en"
-    with pytest.raises(UsageError, match="lang='de'"):
-        check(Path("in.csv"), lang="de")
+    with pytest.raises(UsageError, match="ZTBULK_LANG='de'"):
+        Settings.from_env({"ZTBULK_LANG": "de"})
+    assert Settings.from_env({"ZTBULK_LANG": "fr"}).lang == "fr"
+    assert Settings().lang == "en"
 
 
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)
@@ -77,9 +83,9 @@ def test_every_code_s_template_is_translated_with_its_placeholders(lang: str) ->
 
 
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)
-def test_every_row_message_is_translated_with_its_placeholders(lang: str) -> None:
+def test_every_row_and_mail_message_is_translated_with_its_placeholders(lang: str) -> None:
     table = catalogue(lang)
-    for message in row_messages():
+    for message in [*row_messages(), *MAIL_MESSAGES]:
         assert table.get(message), f"{lang}.po has no translation for {message!r}"
         assert placeholders(table[message]) == placeholders(message), message
 
@@ -118,6 +124,30 @@ def test_the_blank_word_is_the_language_s_in_both_renderers() -> None:
     assert failing["message"].to_list() == ["L'IMEI (vide) n'a pas exactement 15 chiffres."]
 
 
+def test_check_lang_fr_and_ztbulk_lang_give_french_messages_and_english_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, cat = write(tmp_path), str(TEST_CATALOG)
+    assert main(["check", str(src), "--catalog", cat, "--out", str(tmp_path / "o"),
+                 "--lang", "fr"]) == 1  # fmt: skip
+    assert FRENCH[11] in capsys.readouterr().out
+    errors = (tmp_path / "o" / "errors.csv").read_text(encoding="utf-8")
+    assert "DUPLICATE_ROW," + FRENCH[11] in errors and "ROW_MALFORMED" in errors
+    monkeypatch.setenv("ZTBULK_LANG", "fr")
+    assert main(["check", str(src), "--catalog", cat, "--out", str(tmp_path / "e"),
+                 "--format", "json"]) == 1  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    first = {f["line"]: f for f in report["first_failures"]}
+    assert first[5]["message"] == FRENCH[5] and first[5]["codes"][0] == "MODEMTYPE_CASE"
+    # --lang wins over the environment, and a language ztbulk has not is a usage error.
+    assert main(["check", str(src), "--catalog", cat, "--out", str(tmp_path / "n"),
+                 "--lang", "en"]) == 1  # fmt: skip
+    assert "is on line 10; this row is skipped." in capsys.readouterr().out
+    monkeypatch.setenv("ZTBULK_LANG", "xx")
+    assert main(["check", str(src), "--catalog", cat]) == 2
+    assert "ZTBULK_LANG='xx'" in capsys.readouterr().err
+
+
 def test_english_stays_the_default_and_unchanged(tmp_path: Path) -> None:
     src, catalog = write(tmp_path), Catalog.from_csv(TEST_CATALOG)
     default = check(src, catalog=catalog, out_dir=tmp_path / "default")
@@ -132,3 +162,5 @@ def test_english_stays_the_default_and_unchanged(tmp_path: Path) -> None:
     )
     for name in ("errors.csv", "outcomes.parquet"):
         assert (tmp_path / "default" / name).read_bytes() == (tmp_path / "en" / name).read_bytes()
+    with pytest.raises(UsageError, match="lang='de'"):
+        check(src, catalog=catalog, out_dir=tmp_path / "de", lang="de")

@@ -2,8 +2,8 @@
 (`locales/LANG.po`, read with Babel), so that adding a language is adding a file.
 
 One catalogue a language holds every message: the web page's and the status page's
-(`http`), and the row messages of the reports (`wording`). Codes and outcomes stay English:
-they are interface.
+(`http`), the summary e-mail's, and the row messages of the reports (`wording`). Codes and
+outcomes stay English: they are interface.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ workers' messages (50000); `ZTBULK_DUCKDB_MEMORY` DuckDB's memory cap (DuckDB's 
 (`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference engine
 (native: the Rust core); `ZTBULK_PUBLIC_URL` the address the HTTP service is reached at, for
 the status page link of summary.eml (unset: no link; `ztbulk serve` sets its own address);
-`ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week).
+`ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week); `ZTBULK_LANG`
+the language of the row messages, report.html and summary.eml (en; `fr`, or any language
+with a catalogue in locales/; codes stay English).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.errors import UsageError
+from ztbulk.i18n import SOURCE, known_language
 from ztbulk.parse.config import ParseConfig
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
@@ -55,6 +58,7 @@ class Settings:
     mail_from: str = "ztbulk@localhost"
     public_url: str | None = None
     link_hours: int = 168
+    lang: str = SOURCE
     parse: ParseConfig = field(default_factory=ParseConfig)
 
     def __post_init__(self) -> None:
@@ -72,6 +76,7 @@ class Settings:
                 f"ZTBULK_PUBLIC_URL={self.public_url!r} is not an http(s) address such as "
                 "https://ztbulk.example.com."
             )
+        known_language(self.lang, f"{PREFIX}LANG")
         for name in ("batch_rows", "heartbeat_ms", "maintenance_chance", "link_hours"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{PREFIX}{name.upper()} must be a positive number.")

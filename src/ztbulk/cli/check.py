@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from ztbulk import api
 from ztbulk.domain import Actor
 from ztbulk.errors import ZtbulkError
+from ztbulk.i18n import languages
 from ztbulk.registry.db import Registry
 from ztbulk.registry.service import RegistryService
 from ztbulk.report.model import Report
@@ -28,7 +29,15 @@ def add_parsers(sub: Any) -> None:
     chk.add_argument("--db", metavar="PATH", help="read the catalogue from this registry")
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
+    add_lang_option(chk)
     chk.set_defaults(handler=run_check)
+
+
+def add_lang_option(parser: Any) -> None:
+    """--lang: the language of the row messages (and an import's report.html and e-mail)."""
+    parser.add_argument(
+        "--lang", choices=languages(), help="language of the messages (default $ZTBULK_LANG or en)"
+    )
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
@@ -51,6 +60,7 @@ def run_check(args: argparse.Namespace) -> int:
         out_dir=args.out,
         config=args.settings.parse,
         progress=bar,
+        lang=args.settings.lang,
     )
     if bar is not None:
         bar.done()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ztbulk.cli.check import print_summary
+from ztbulk.cli.check import add_lang_option, print_summary
 from ztbulk.cli.serve import served_status_page
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
@@ -66,6 +66,7 @@ def _import_parser(sub: Any) -> None:
         action="store_true",
         help="resolve against the registry and report what each row would do; change nothing",
     )
+    add_lang_option(imp)
     imp.set_defaults(handler=run_import)
 
 

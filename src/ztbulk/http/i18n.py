@@ -1,6 +1,6 @@
 """The language of a request: the best of ztbulk's languages (`ztbulk.i18n`) for its
-Accept-Language. The web page and the status page are shown in it; codes stay English (they
-are interface).
+Accept-Language. The web page and the status page are shown in it, and an upload's job writes
+its row messages and e-mail in it; codes stay English (they are interface).
 """
 
 from __future__ import annotations

@@ -3,20 +3,21 @@
 One self-contained file (inline CSS and SVG, no script), so it opens anywhere and can be
 attached to a ticket. Every value shown goes through `_text`: HTML-escaped, and its control
 characters written as escapes (a file name, a column name and a cell are the user's data).
-The page's own words go through `_` (English as written here; the HTTP service passes a
-translation, `ztbulk.i18n`); codes, outcomes and row messages stay as they are.
+The page's own words go through `_` (English as written here; an import in another language
+and the HTTP service pass a translation, `ztbulk.i18n`); codes, outcomes and row messages
+(written in the job's language already) stay as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
+from ztbulk.i18n import SOURCE, Translate, translator
 from ztbulk.report.model import REPORT_HTML, Report
 from ztbulk.report.text import one_line
 
-Translate = Callable[[str], str]
 _COLOURS = {
     "applied": "#2e7d32",
     "claimed": "#2e7d32",
@@ -90,7 +91,7 @@ def _summary(report: Report, _: Translate) -> str:
 
 
 def render_html(
-    report: Report, link: str | None = None, *, lang: str = "en", _: Translate = _same
+    report: Report, link: str | None = None, *, lang: str = SOURCE, _: Translate = _same
 ) -> str:
     """The page; `link` its e-mail's button; `lang` and `_` its language and translation."""
     failures = [
@@ -120,7 +121,7 @@ def render_html(
 """
 
 
-def write_html(report: Report, out: Path) -> Path:
+def write_html(report: Report, out: Path, lang: str = SOURCE) -> Path:
     path = out / REPORT_HTML
-    path.write_text(render_html(report), encoding="utf-8")
+    path.write_text(render_html(report, lang=lang, _=translator(lang)), encoding="utf-8")
     return path
