@@ -28,8 +28,10 @@ class Verdicts:
     summary: dict[str, Any]
 
 
-def verdicts(path: Path, out: Path, catalog: Catalog, config: ParseConfig, actor: str) -> Verdicts:
-    report = check(path, actor=actor, catalog=catalog, out_dir=out, config=config)
+def verdicts(
+    path: Path, out: Path, catalog: Catalog, config: ParseConfig, actor: str, lang: str = "en"
+) -> Verdicts:
+    report = check(path, actor=actor, catalog=catalog, out_dir=out, config=config, lang=lang)
     parquet = out / "outcomes.parquet"
     outcomes = pl.read_parquet(parquet).select(COLUMNS) if parquet.exists() else pl.DataFrame()
     errors = out / "errors.csv"
@@ -52,14 +54,15 @@ def compare(
     *,
     actor: str = "customer",
     reference: ParseConfig | None = None,
+    lang: str = "en",
     **settings: Any,
 ) -> tuple[list[str], int]:
-    """(differences, data rows) between the native and the reference engine on `path`."""
-    native = verdicts(
-        path, work / "native", catalog, ParseConfig(engine="native", **settings), actor
-    )
+    """(differences, data rows) between the native and the reference engine on `path`, with
+    the messages in `lang`."""
+    native_config = ParseConfig(engine="native", **settings)
+    native = verdicts(path, work / "native", catalog, native_config, actor, lang)
     ref_config = reference or ParseConfig(engine="reference", **settings)
-    ref = verdicts(path, work / "reference", catalog, ref_config, actor)
+    ref = verdicts(path, work / "reference", catalog, ref_config, actor, lang)
     diffs = []
     if native.summary != ref.summary:
         diffs.append(f"report: native {native.summary} != reference {ref.summary}")

@@ -79,3 +79,19 @@ def test_the_status_page_speaks_the_reader_s_language(world: World) -> None:
     assert "lignes de données" in french.text and 'id="rows">1<' in french.text
     assert "IMEI_FORMAT" in french.text  # codes stay English: they are interface
     assert "<h2>Outcomes</h2>" in english.text and "Résultats" not in english.text
+
+
+def test_an_upload_from_a_french_browser_gets_french_row_messages(world: World) -> None:
+    header = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
+    body = csv_bytes(header, ["IMEI,1,,,Google,ZERO_TOUCH,1"])
+    french_browser = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8"}
+    with world.client(OWNER) as client:
+        french = finished(client, upload(client, body, headers=french_browser).json()["id"])
+        english = finished(client, upload(client, body).json()["id"])
+        errors = [client.get(j["links"]["errors.csv"]).text for j in (french, english)]
+        fr_mail = client.get(french["links"]["summary.eml"]).text
+        fr_page = client.get(french["links"]["report.html"]).text
+    assert "IMEI_FORMAT,L'IMEI 1 n'a pas exactement 15 chiffres." in errors[0]  # codes: English
+    assert "IMEI_FORMAT,IMEI 1 is not exactly 15 digits." in errors[1]
+    assert "Subject: Import ztbulk de in.csv" in fr_mail
+    assert '<html lang="fr">' in fr_page and "L&#x27;IMEI 1 n&#x27;a pas exactement" in fr_page

@@ -47,7 +47,10 @@ fn main() {
         encoding: bits.mask("FIELD_ENCODING"),
         too_long: bits.mask("ROW_TOO_LONG"),
         valid_values: true,
-        templates: _core::messages::Templates(Vec::new()),
+        templates: _core::messages::Templates {
+            codes: Vec::new(),
+            blank: b"(blank)".to_vec(),
+        },
         rules: Rules::new(cols, true, true, lines(&a[2]), lines(&a[3]), &bits),
     };
     for _ in 0..3 {

@@ -90,7 +90,7 @@ pub struct Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (*, delimiter, width, crlf, max_lines, max_bytes, columns, profileid_mode, customer, manufacturers, pairs, bits, messages, valid_values=true))]
+    #[pyo3(signature = (*, delimiter, width, crlf, max_lines, max_bytes, columns, profileid_mode, customer, manufacturers, pairs, bits, messages, blank="(blank)", valid_values=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         delimiter: &str,
@@ -105,6 +105,7 @@ impl Engine {
         pairs: Vec<String>,
         bits: HashMap<String, u32>,
         messages: Vec<TemplateIn>,
+        blank: &str,
         valid_values: bool,
     ) -> PyResult<Self> {
         let delim = match delimiter.as_bytes() {
@@ -136,7 +137,7 @@ impl Engine {
             encoding: bits.mask("FIELD_ENCODING"),
             too_long: bits.mask("ROW_TOO_LONG"),
             valid_values,
-            templates: templates(messages)?,
+            templates: templates(messages, blank)?,
             rules: Rules::new(cols, profileid_mode, customer, manufacturers, pairs, &bits),
         };
         Ok(Engine { settings })
@@ -166,8 +167,8 @@ impl Engine {
 /// A code's template as Python hands it: (bit, [(text, quoted column or None)]).
 type TemplateIn = (u32, Vec<(String, Option<String>)>);
 
-/// The catalogue's templates, parsed once.
-fn templates(messages: Vec<TemplateIn>) -> PyResult<Templates> {
+/// The catalogue's templates in one language, and its word for a blank value, parsed once.
+fn templates(messages: Vec<TemplateIn>, blank: &str) -> PyResult<Templates> {
     let quote = |name: &str| match COLUMNS.iter().position(|c| *c == name) {
         Some(k) => Ok(Quote::Column(k)),
         None if name == "raw" => Ok(Quote::Raw),
@@ -185,7 +186,10 @@ fn templates(messages: Vec<TemplateIn>) -> PyResult<Templates> {
         }
         out.push((1u64 << bit, parsed));
     }
-    Ok(Templates(out))
+    Ok(Templates {
+        codes: out,
+        blank: blank.as_bytes().to_vec(),
+    })
 }
 
 fn to_python(py: Python<'_>, out: ChunkOut) -> PyResult<Bound<'_, PyDict>> {

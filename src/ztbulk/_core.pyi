@@ -22,6 +22,7 @@ class Engine:
         pairs: list[str],
         bits: dict[str, int],
         messages: list[tuple[int, list[tuple[str, str | None]]]],
+        blank: str = "(blank)",
         valid_values: bool = True,
     ) -> None: ...
     def process(

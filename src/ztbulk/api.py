@@ -10,6 +10,7 @@ import polars as pl
 
 from ztbulk.codes import Outcome
 from ztbulk.domain import Actor
+from ztbulk.i18n import SOURCE, known_language
 from ztbulk.ingest import Group, Ingest, Progress, Timer, file_facts, plain_file_state
 from ztbulk.parse import ParseConfig
 from ztbulk.parse.prefetch import prefetch
@@ -28,14 +29,16 @@ def check(
     out_dir: str | Path | None = None,
     config: ParseConfig | None = None,
     progress: Progress | None = None,
+    lang: str = SOURCE,
 ) -> Report:
     """Check a zero-touch CSV without a registry; write report.json, outcomes.parquet, errors.csv.
+    The row messages are in `lang` (`i18n.languages()`; codes stay English).
 
     Raises `ZtbulkError` only for what stops the run itself (a missing file, a bad catalogue);
     problems of the file are in the returned report (`file_errors`, outcomes, codes).
     """
     path = Path(path)
-    actor = Actor(actor)
+    actor, lang = Actor(actor), known_language(lang)
     plain_file_state(path)  # a FIFO, a device or an unreadable path: refused before any output
     cat = load_catalog(catalog)
     out = Path(out_dir) if out_dir is not None else new_out_dir("check", path)
@@ -45,7 +48,7 @@ def check(
     try:
         # keep_values: nothing after check needs a valid row's values.
         ingest = Ingest(path, actor, cat, work, config or ParseConfig(), timer, progress,
-                        keep_values=False)  # fmt: skip
+                        keep_values=False, lang=lang)  # fmt: skip
         staged = ingest.run(report)
         names = staged.header.names if staged.header else []
         with timer("write"):

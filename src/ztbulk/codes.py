@@ -8,7 +8,6 @@ columnar until a report renders them to text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -95,8 +94,9 @@ class Outcome(StrEnum):
 class CodeInfo:
     """A code's catalogue entry.
 
-    `template` is rendered per row by `report.messages`; `{name}` stands for the row's trimmed
-    value of the canonical column `name` (or, for `raw`, the whole record as written).
+    `template` is rendered per row by `report.messages` (and the native core), in English or
+    translated (`wording.template`); `{name}` stands for the row's trimmed value of the
+    canonical column `name` (or, for `raw`, the whole record as written).
     """
 
     title: str
@@ -269,14 +269,3 @@ def mask_of(*codes: Code) -> int:
 def codes_of(mask: int) -> list[Code]:
     """The codes in a mask, in catalogue order (for tests and small reports)."""
     return [c for c in ROW_CODES if mask >> c.bit & 1]
-
-
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def template_pieces(code: Code) -> list[tuple[str, str | None]]:
-    """The code's template as (text, column quoted after it or None) pieces, for the native
-    core, which fills them as `report.messages` does."""
-    parts = _PLACEHOLDER.split(CATALOGUE[code].template)  # text, name, text, ..., text
-    pieces: list[tuple[str, str | None]] = list(zip(parts[0:-1:2], parts[1::2], strict=True))
-    return [*pieces, (parts[-1], None)]

@@ -22,6 +22,7 @@ from ztbulk.codes import Code
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError
 from ztbulk.frames import merge_by_line
+from ztbulk.i18n import SOURCE
 from ztbulk.parse import Header, ParseConfig, RecordReader, Sha256, Source, open_source
 from ztbulk.parse.header import HEADER_PEEK, read_header
 from ztbulk.parse.issues import FileIssue
@@ -50,6 +51,7 @@ class Staged:
     header: Header | None
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # (failing, valid) per chunk
     duplicates: pl.DataFrame = field(default_factory=empty_duplicates)
+    lang: str = SOURCE  # of the row messages
 
     def groups(self) -> Iterator[Group]:
         """Per OUTPUT_PARTS chunks, in line order: their failing rows (rendered,
@@ -62,7 +64,7 @@ class Staged:
                 list(valid_parts),
             )
             if self.duplicates.height and group.valid.len():
-                group = _split_duplicates(group, self.duplicates)
+                group = _split_duplicates(group, self.duplicates, self.lang)
             yield group
 
 
@@ -85,13 +87,13 @@ class Group:
         return scan.select("line", FIELDS).collect()
 
 
-def _split_duplicates(group: Group, duplicates: pl.DataFrame) -> Group:
+def _split_duplicates(group: Group, duplicates: pl.DataFrame, lang: str) -> Group:
     """Move this group's duplicate rows from its valid rows into its failing rows, rendered
     (the duplicate pass found them with their values)."""
     here = duplicates.filter(pl.col("line").is_between(group.valid[0], group.valid[-1]))
     if not here.height:
         return group
-    dup_rows = render(here.rename({"dup_mask": "mask"})).select(group.failing.columns)
+    dup_rows = render(here.rename({"dup_mask": "mask"}), lang).select(group.failing.columns)
     return Group(
         merge_by_line(group.failing, dup_rows),
         group.valid.filter(~group.valid.is_in(here["line"].implode())),
@@ -113,6 +115,7 @@ class Ingest:
     sha256: str | None = None  # known already (an import's spooled input): not hashed again
     # Stage the valid rows' values (import resolves them); `check` needs only their lines.
     keep_values: bool = True
+    lang: str = SOURCE  # of the row messages
 
     def run(self, report: Report) -> Staged:
         """Fill `report` (file facts, issues, rows, blank) and stage the chunks.
@@ -140,7 +143,7 @@ class Ingest:
         report.mode = header.mode.value if header and header.mode else None
         report.record_issues(source.issues + (header.issues if header else []))
         usable = header if header and header.mode and not report.file_errors else None
-        staged = Staged(usable)
+        staged = Staged(usable, lang=self.lang)
         if usable is not None:
             self._stage(staged, source, report)
         report.file.sha256 = sha.hexdigest() if sha else str(self.sha256)
@@ -152,17 +155,17 @@ class Ingest:
         rules = Rules(self.actor, header.mode, self.catalog, header.columns)
         values = self.keep_values or self.config.engine != "native"
         reader = None if values else ReadBack(source.stream, header, rules, self.config)
-        finder = DuplicateFinder(self.work, header.columns, reader)
+        finder = DuplicateFinder(self.work, header.columns, reader, lang=self.lang)
         total = max(source.stream.stat().st_size, 1)
         with self.timer("parse_validate"):
             for failing, valid, blank, bytes_read in prefetch(
-                _judged(source.stream, header, rules, self.config, values)
+                _judged(source.stream, header, rules, self.config, values, lang=self.lang)
             ):
                 report.blank += blank
                 # Arrow IPC, uncompressed: a work file read once, on this machine, soon.
                 failing_part = self.work / f"failing-{len(staged.parts):06d}.arrow"
                 rows = with_every_cell(failing, header.width, header.delimiter)
-                render(rows).select(*RENDERED, "mask", FIELDS).write_ipc(
+                render(rows, self.lang).select(*RENDERED, "mask", FIELDS).write_ipc(
                     failing_part, compression="uncompressed"
                 )
                 staged.parts.append((failing_part, finder.add(valid)))
@@ -243,12 +246,13 @@ Judged = tuple[pl.DataFrame, pl.DataFrame, int, int]
 
 
 def _judged(
-    path: Path, header: Header, rules: Rules, config: ParseConfig, values: bool
+    path: Path, header: Header, rules: Rules, config: ParseConfig, values: bool, *, lang: str
 ) -> Iterator[Judged]:
     """Every chunk's verdicts, from the engine `config` names (both give the same frames;
-    the native one's valid rows have their stream places instead of values unless `values`)."""
+    the native one's valid rows have their stream places instead of values unless `values`,
+    and its failing rows their messages in `lang` already)."""
     if config.engine == "native":
-        for b in native_batches(path, header, rules, config, values=values):
+        for b in native_batches(path, header, rules, config, values=values, lang=lang):
             yield b.failing, b.valid, b.blank, b.bytes_read
         return
     for raw in RecordReader(path, header, config):

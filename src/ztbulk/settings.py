@@ -16,7 +16,9 @@ list (Google's published URL); `ZTBULK_MAX_FILE_BYTES` refuse larger files in ch
 and resume (`FILE_TOO_LARGE`; no limit); `ZTBULK_ENGINE` `reference` for the Polars reference
 engine (native: the Rust core); `ZTBULK_PUBLIC_URL` the address the HTTP service is reached at,
 for the status page link of summary.eml (unset: no link; `ztbulk serve` sets its own address);
-`ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week).
+`ZTBULK_LINK_HOURS` how long such a signed link opens the page (168, a week); `ZTBULK_LANG`
+the language of the row messages, report.html and summary.eml (en; `fr`, or any language
+with a catalogue in locales/; codes stay English).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.errors import UsageError
+from ztbulk.i18n import SOURCE, known_language
 from ztbulk.parse.config import ParseConfig
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
@@ -58,6 +61,7 @@ class Settings:
     link_hours: int = 168
     # Google Play's published "supported devices" list (UTF-16): `ztbulk catalog fetch`.
     catalog_url: str = "https://storage.googleapis.com/play_public/supported_devices.csv"
+    lang: str = SOURCE
     parse: ParseConfig = field(default_factory=ParseConfig)
 
     def __post_init__(self) -> None:
@@ -75,6 +79,7 @@ class Settings:
                 f"ZTBULK_PUBLIC_URL={self.public_url!r} is not an http(s) address such as "
                 "https://ztbulk.example.com."
             )
+        known_language(self.lang, f"{PREFIX}LANG")
         for name in ("batch_rows", "heartbeat_ms", "maintenance_chance", "link_hours"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{PREFIX}{name.upper()} must be a positive number.")

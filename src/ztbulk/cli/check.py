@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from ztbulk import api
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
+from ztbulk.i18n import languages
 from ztbulk.registry.catalogs import registry_catalog
 from ztbulk.report.model import Report
 from ztbulk.report.text import one_line
@@ -33,7 +34,15 @@ def add_parsers(sub: Any) -> None:
     chk.add_argument("--out", type=Path, metavar="DIR", help="output folder")
     chk.add_argument("--format", choices=["text", "json"], default="text")
     chk.add_argument("--json", action="store_true", help="the same as --format json")
+    add_lang_option(chk)
     chk.set_defaults(handler=run_check)
+
+
+def add_lang_option(parser: Any) -> None:
+    """--lang: the language of the row messages (and an import's report.html and e-mail)."""
+    parser.add_argument(
+        "--lang", choices=languages(), help="language of the messages (default $ZTBULK_LANG or en)"
+    )
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | Path | None:
@@ -58,6 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
         out_dir=args.out,
         config=args.settings.parse,
         progress=bar,
+        lang=args.settings.lang,
     )
     if bar is not None:
         bar.done()

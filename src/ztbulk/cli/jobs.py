@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ztbulk.cli import demo as demo_cmd
-from ztbulk.cli.check import ProgressBar, print_summary, progress_bar
+from ztbulk.cli.check import ProgressBar, add_lang_option, print_summary, progress_bar
 from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
@@ -68,6 +68,7 @@ def _import_parser(sub: Any) -> None:
     )
     imp.add_argument("--json", action="store_true", help="print report.json (or the job id)")
     add_yes(imp)  # a file with owner 0 rows unclaims devices: asked first
+    add_lang_option(imp)
     imp.set_defaults(handler=run_import)
 
 

@@ -1,38 +1,16 @@
-"""The web page's and the status page's languages: English, and one gettext catalogue per
-other language (`locales/LANG.po`, read with Babel), so that adding a language is adding a
-file. The language comes from the request's Accept-Language; codes stay English (they are
-interface), and so do the row messages of the reports.
+"""The language of a request: the best of ztbulk's languages (`ztbulk.i18n`) for its
+Accept-Language. The web page and the status page are shown in it, and an upload's job writes
+its row messages and e-mail in it; codes stay English (they are interface).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import cache
-from importlib.resources import files
 
-from babel.messages.pofile import read_po
+from ztbulk.i18n import SOURCE, Translate, catalogue, languages, translator
 
-LOCALES = files("ztbulk.http") / "locales"
-SOURCE = "en"  # the language the messages are written in
-Translate = Callable[[str], str]
+__all__ = ["SOURCE", "Translate", "catalogue", "languages", "negotiate", "translator"]
 _RANGE = re.compile(r"^\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
-
-
-@cache
-def catalogue(lang: str) -> dict[str, str]:
-    """The translations of `lang` (message: translation); empty for English."""
-    if lang == SOURCE:
-        return {}
-    with (LOCALES / f"{lang}.po").open("rb") as po:
-        found = read_po(po, locale=lang)
-    return {str(m.id): str(m.string) for m in found if m.id and m.string}
-
-
-@cache
-def languages() -> tuple[str, ...]:
-    po = sorted(p.name.removesuffix(".po") for p in LOCALES.iterdir() if p.name.endswith(".po"))
-    return (SOURCE, *po)
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -52,8 +30,3 @@ def negotiate(accept_language: str | None) -> str:
         if weight < 0 and lang in languages():
             return lang
     return SOURCE
-
-
-def translator(lang: str) -> Translate:
-    table = catalogue(lang)
-    return lambda message: table.get(message, message)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ztbulk.errors import ConflictError, NotFoundError
 from ztbulk.http.deps import Open, Rt, Who
+from ztbulk.http.i18n import negotiate
 from ztbulk.http.models import Job, JobFile
 from ztbulk.http.problems import Problem
 from ztbulk.http.runtime import Runtime
@@ -71,13 +72,15 @@ async def _accept(
     request: Request, rt: Runtime, who: Principal, name: str, key: str | None, *, dry_run: bool
 ) -> JSONResponse:
     """Stream the body into the spool, submit the job, answer 202 with it. With an
-    Idempotency-Key, a request that comes again gets the job of the first (its body unread)."""
+    Idempotency-Key, a request that comes again gets the job of the first (its body unread).
+    The job writes its row messages and e-mail in the request's language (Accept-Language)."""
+    lang = negotiate(request.headers.get("accept-language"))
     if key is not None and (earlier := await run_in_threadpool(_reserve, rt, who, key)):
         return _accepted(await run_in_threadpool(_view, rt, who, earlier), replayed=True)
     try:
         received = await receive(request, rt.settings, name)
         try:
-            job_id = await run_in_threadpool(_submit, rt, who, received, dry_run)
+            job_id = await run_in_threadpool(_submit, rt, who, received, dry_run, lang)
         finally:
             received.discard()
     except BaseException:
@@ -106,11 +109,11 @@ def _settle(rt: Runtime, who: Principal, key: str, job_id: str | None) -> None:
         settle_key(svc.reg, who.email, key, job_id)
 
 
-def _submit(rt: Runtime, who: Principal, received: Received, dry_run: bool) -> str:
+def _submit(rt: Runtime, who: Principal, received: Received, dry_run: bool, lang: str) -> str:
     result = import_file(
         received.path, actor=who.kind, account_id=who.account_id, user=who.email,
         settings=rt.settings, wait=False, dry_run=dry_run, runner=rt.runner,
-        upload=received.upload,
+        upload=received.upload, lang=lang,
     )  # fmt: skip
     return result.job_id
 

@@ -1,8 +1,8 @@
 """The import job's library API: `import_file()`, `resume_job()`, `cancel_job()`.
 
 Each takes a `Settings` (default: the defaults, not the environment; the CLI reads that), and
-`db` / `spool` as shorthands that override it. The runner it chooses (`jobs.runners`) decides
-whether the job runs here or in workers.
+`db` / `spool` (and `lang` for an import) as shorthands that override it. The runner it
+chooses (`jobs.runners`) decides whether the job runs here or in workers.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def import_file(
     spool: str | Path | None = None, out_dir: str | Path | None = None,
     wait: bool = True, dry_run: bool = False, say: Say = lambda _text: None,
     runner: Runner | None = None, upload: ledger.Upload | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, lang: str | None = None,
 ) -> ImportResult:  # fmt: skip
     """Import a zero-touch CSV for the account (`actor`, `account_id`) as `user`: check,
     resolve, apply, report. The user's right to import for the account is checked before the
@@ -48,9 +48,11 @@ def import_file(
     dry run resolves and plans, writes the same reports with the outcomes the rows would get,
     and changes nothing. `runner` replaces the one the settings choose (the HTTP service's
     own workers); `upload` says `path` is already spooled and hashed (`ledger.submit`);
-    `progress` follows the reading of the file when it is read here."""
+    `progress` follows the reading of the file when it is read here. The job's row messages,
+    report.html and summary.eml are in `lang` (default: the settings'), wherever and whenever
+    it runs."""
     path, actor = Path(path), Actor(actor)
-    settings = (settings or Settings()).with_options(db=db, spool=spool)
+    settings = (settings or Settings()).with_options(db=db, spool=spool, lang=lang)
     runner = runner or runner_for(settings, say, progress)
     with runner.registry() as reg:
         svc = RegistryService(reg)
@@ -62,7 +64,7 @@ def import_file(
         out = Path(out_dir) if out_dir else None
         spec = ledger.submit(
             reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out,
-            dry_run=dry_run, upload=upload,
+            dry_run=dry_run, upload=upload, lang=settings.lang,
         )  # fmt: skip
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
         if runner.background or wait:

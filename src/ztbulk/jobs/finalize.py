@@ -16,6 +16,7 @@ from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.domain import Action
 from ztbulk.errors import InternalError
 from ztbulk.frames import merge_by_line
+from ztbulk.i18n import SOURCE
 from ztbulk.ingest import Group, Timer
 from ztbulk.jobs import ledger
 from ztbulk.jobs.context import Context
@@ -35,6 +36,7 @@ from ztbulk.report.outputs import IN_ERRORS_CSV, RENDERED, render, save_report, 
 from ztbulk.resolve.plan import PARTS
 from ztbulk.validate.duplicates import DUPLICATE_ROW
 from ztbulk.validate.rules import FIELDS, canonical_values
+from ztbulk.wording import REPEAT_OF_REJECTED, phrase
 
 ACTION_OUTCOME = {
     Action.APPLY: Outcome.APPLIED,
@@ -56,16 +58,16 @@ def finalize(ctx: Context, job_id: str) -> Report:
             "SELECT line, code FROM job_refusals WHERE job_id = ?", params=[job_id]
         ).pl()
         link = _status_link(ctx, reg, job_id)
-    report, staged = load_staged(folder)
+    report, staged = load_staged(folder, spec.lang)
     report.out_dir = spec.out_dir  # the ledger's, whatever the folder says
     out = Path(report.out_dir)
     private_dir(out)
     timer = Timer()
     plan = PlanRows(folder.plan, refused) if folder.plan.exists() else None
     names = staged.header.names if staged.header else []
-    notes = repeats_of_rejected(staged.duplicates, folder.plan, refused)
+    notes = repeats_of_rejected(staged.duplicates, folder.plan, refused, spec.lang)
     groups = (
-        _with_notes(_planned_rows(group, plan, staged.header), notes)
+        _with_notes(_planned_rows(group, plan, staged.header, spec.lang), notes)
         for group in prefetch(staged.groups())
     )
     with timer("finalize"):
@@ -83,8 +85,8 @@ def finalize(ctx: Context, job_id: str) -> Report:
     if warned is not None and warned.height:
         with ctx.opener(spec.db) as reg:
             warned = _identified(reg, warned)
-    write_html(report, out, warned)
-    write_summary_email(report, out, ctx.settings.mail_from, link)
+    write_html(report, out, warned, spec.lang)
+    write_summary_email(report, out, ctx.settings.mail_from, link, spec.lang)
     with ctx.opener(spec.db) as reg:
         ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
     return report
@@ -182,9 +184,9 @@ def _with_refusals(rows: pl.DataFrame, refused: pl.DataFrame) -> pl.DataFrame:
 
 
 def repeats_of_rejected(
-    duplicates: pl.DataFrame, plan: Path, refused: pl.DataFrame
+    duplicates: pl.DataFrame, plan: Path, refused: pl.DataFrame, lang: str = SOURCE
 ) -> pl.DataFrame:
-    """line -> note, for each DUPLICATE_ROW whose first line the registry rejected.
+    """line -> note (in `lang`), for each DUPLICATE_ROW whose first line the registry rejected.
 
     The rule (README, "Duplicates"): a repeat stays skipped even when the line it repeats is
     rejected at resolution (ztbulk never picks another row than the first one written), and
@@ -201,12 +203,11 @@ def repeats_of_rejected(
     codes = {m: ", ".join(c.value for c in codes_of(m)) for m in rejected["mask"].unique()}
     said = rejected.select(
         dup_first=pl.col("line"),
-        note=pl.format(
-            "Line {}, which this row repeats, was rejected ({}): the device was not updated by "
-            "this file; fix line {} and import again.",
-            pl.col("line"),
-            pl.col("mask").replace_strict(codes, return_dtype=pl.String),
-            pl.col("line"),
+        note=phrase(
+            REPEAT_OF_REJECTED,
+            lang,
+            line=pl.col("line"),
+            codes=pl.col("mask").replace_strict(codes, return_dtype=pl.String),
         ),
     )
     return repeats.join(said, on="dup_first").select("line", "note")
@@ -225,11 +226,11 @@ def _with_notes(
 
 
 def _planned_rows(
-    group: Group, plan: PlanRows | None, header: Header | None
+    group: Group, plan: PlanRows | None, header: Header | None, lang: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A group of an import's rows: its rows without codes, and every row with codes (section 3 and
     4's, and those the plan gave codes), with their planned outcome and device."""
-    plain, resolved = _plan_rows(group, plan, header)
+    plain, resolved = _plan_rows(group, plan, header, lang)
     failing = group.failing.with_columns(device_id=pl.lit(None, pl.Int64))
     if resolved.height:
         failing = merge_by_line(failing, resolved.select(failing.columns))
@@ -237,9 +238,10 @@ def _planned_rows(
 
 
 def _plan_rows(
-    group: Group, plan: PlanRows | None, header: Header | None
+    group: Group, plan: PlanRows | None, header: Header | None, lang: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """This group's valid rows with their planned outcome: (rows without codes, with codes)."""
+    """This group's valid rows with their planned outcome: (rows without codes, with codes),
+    the messages in `lang`."""
     empty = pl.DataFrame(schema={"line": pl.Int64, "outcome": pl.String, "device_id": pl.Int64})
     if plan is None or header is None or not group.valid.len():
         return empty, pl.DataFrame()
@@ -258,5 +260,5 @@ def _plan_rows(
     values = group.values(coded.filter(shown)["line"])
     coded = coded.join(values, on="line", how="left", maintain_order="left")
     planned = coded["outcome"]  # render's outcome knows only the codes, not the plan
-    coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)))
+    coded = render(coded.drop("outcome").with_columns(canonical_values(header.columns)), lang)
     return plain, coded.with_columns(outcome=planned).select(*RENDERED, "mask", FIELDS, "device_id")

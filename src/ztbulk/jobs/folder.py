@@ -2,8 +2,9 @@
 
 The folder holds the spooled input (checked against the ledger's sha256 when it is read),
 `job.json` (only so that a worker can find the job's registry; what else it says is for
-people), the staged chunks, the plan and the outputs. Its `state` file mirrors the ledger's
-states for watchers, and says `failed` (with error.txt) when a message failed for good. A job id
+people), `lang.txt` (the language its reports are written in, whichever process runs it),
+the staged chunks, the plan and the outputs. Its `state` file mirrors the ledger's states for
+watchers, and says `failed` (with error.txt) when a message failed for good. A job id
 must have the ledger's own form, so that it names a folder inside the spool and nothing else.
 Job folders are private to their owner (0700).
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from ztbulk.domain import Actor
 from ztbulk.errors import UsageError
+from ztbulk.i18n import SOURCE, languages
 
 
 class JobState(StrEnum):
@@ -69,6 +71,7 @@ class JobSpec:
     out_dir: str
     created_at: str
     dry_run: bool = False
+    lang: str = SOURCE  # of the row messages, report.html and summary.eml (the folder's)
 
     @property
     def who(self) -> Actor:
@@ -131,6 +134,14 @@ class JobFolder:
         return path.read_text(encoding="utf-8") if path.exists() else "unknown error"
 
     registry_file = property(lambda self: self.dir / "registry.txt")
+    lang_file = property(lambda self: self.dir / "lang.txt")
+
+    def lang(self) -> str:
+        """The job's language (`lang.txt`, written by submit). The registry has no column for
+        it: a folder without one (submitted by an older version), or naming a language this
+        version has no catalogue for, is reported in English."""
+        said = self.lang_file.read_text(encoding="utf-8") if self.lang_file.exists() else ""
+        return said if said in languages() else SOURCE
 
     def db(self) -> str:
         """The registry whose ledger holds this job (`registry.txt`, written first by submit):

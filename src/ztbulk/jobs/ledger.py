@@ -21,6 +21,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import InputError, InternalError, UsageError
+from ztbulk.i18n import SOURCE
 from ztbulk.jobs.folder import (
     PRIVATE,
     UNFINISHED,
@@ -55,12 +56,14 @@ def spec(reg: Registry, folder: JobFolder) -> JobSpec:
         out_dir=row["out_dir"] or str((folder.dir / "out").resolve()),
         created_at=str(row["created_at"]),
         dry_run=bool(row["dry_run"]),
+        lang=folder.lang(),
     )
 
 
 def submit(
     reg: Registry, root: Path, path: Path, *, actor: Actor, account_id: int, user: str,
     out_dir: Path | None, dry_run: bool = False, upload: Upload | None = None,
+    lang: str = SOURCE,
 ) -> JobSpec:  # fmt: skip
     """Spool the input, record its size and sha256, and create the job in the ledger.
 
@@ -69,7 +72,8 @@ def submit(
     the way removes the folder, and a folder a kill left without its ledger row is recognised
     by `clean_orphan` (it names this registry, which does not know it, and nobody holds its
     lock). An `upload` (the HTTP service's: `path` is a file it wrote and hashed inside the
-    spool) is moved into the job, not copied and hashed again."""
+    spool) is moved into the job, not copied and hashed again. `lang` is the language of the
+    job's reports, kept in its folder (`JobFolder.lang`)."""
     job_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     folder = JobFolder(root, job_id)
     private_dir(root)
@@ -79,12 +83,14 @@ def submit(
             if not mine:  # a resume of the same id is cleaning it (ids are random: a bug)
                 raise InternalError(f"Job folder {folder.dir} is being removed by another process.")
             folder.registry_file.write_text(str(reg.path.resolve()), encoding="utf-8")
+            folder.lang_file.write_text(lang, encoding="utf-8")
             size, sha256 = _spool(path, folder.input, upload)
             spec = JobSpec(
                 id=job_id, actor=actor.value, account_id=account_id, user=user,
                 file_name=path.name, size=size, sha256=sha256, db=str(reg.path.resolve()),
                 out_dir=str((out_dir or folder.dir / "out").resolve()),
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"), dry_run=dry_run,
+                lang=lang,
             )  # fmt: skip
             _record(reg, spec, folder)
             write_spec(folder, spec)

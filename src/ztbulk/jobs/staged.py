@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from ztbulk.domain import Mode
+from ztbulk.i18n import SOURCE
 from ztbulk.ingest import Staged
 from ztbulk.jobs.folder import JobFolder
 from ztbulk.parse.header import Header
@@ -31,7 +32,8 @@ def save_staged(folder: JobFolder, staged: Staged, report: Report) -> None:
     folder.staged.write_text(json.dumps(data, default=str), encoding="utf-8")
 
 
-def load_staged(folder: JobFolder) -> tuple[Report, Staged]:
+def load_staged(folder: JobFolder, lang: str = SOURCE) -> tuple[Report, Staged]:
+    """The report so far and the staged rows, whose messages are rendered in `lang`."""
     data = json.loads(folder.staged.read_text(encoding="utf-8"))
     report = Report.from_dict(data["report"])
     head = data["header"]
@@ -40,7 +42,8 @@ def load_staged(folder: JobFolder) -> tuple[Report, Staged]:
         header = Header(
             head["names"], head["delimiter"], 1, 0, False, head["columns"], Mode(head["mode"])
         )
-    staged = Staged(header, [(folder.inside(a), folder.inside(b)) for a, b in data["parts"]])
+    parts = [(folder.inside(a), folder.inside(b)) for a, b in data["parts"]]
+    staged = Staged(header, parts, lang=lang)
     dups = folder.work / "duplicates.parquet"
     if dups.exists():
         staged.duplicates = pl.read_parquet(dups)

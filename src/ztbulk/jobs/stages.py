@@ -45,9 +45,9 @@ def plan(ctx: Context, job_id: str) -> list[int] | None:
         catalog = RegistryService(reg).catalog()
     report = _new_report(spec, folder, catalog.source)
     remove_work(folder)
-    staged = Ingest(
-        folder.input, spec.who, catalog, folder.work, ctx.settings.parse, timer, ctx.progress
-    ).run(report)
+    ingest = Ingest(folder.input, spec.who, catalog, folder.work, ctx.settings.parse, timer,
+                    ctx.progress, lang=spec.lang)  # fmt: skip
+    staged = ingest.run(report)
     report.file.name = spec.file_name
     if report.file.sha256 != spec.sha256:  # the folder is data: its input is checked
         raise InputError(f"Job {job_id}: its spooled input is not the file it was submitted with.")

@@ -7,14 +7,14 @@ and every failure with its line and device: the first page here, the others in
 linked, with errors.csv. Self-contained files (inline CSS and SVG, no script), so they open
 anywhere and can be attached to a ticket.
 
-The page's own words go through `_` (English as written here; the HTTP service passes a
-translation, `ztbulk.http.i18n`); codes, outcomes and row messages stay as they are.
+The page's own words go through `_` (English as written here; an import in another language
+and the HTTP service pass a translation, `ztbulk.i18n`); codes, outcomes and row messages
+(written in the job's language already) stay as they are.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from ztbulk.codes import CATALOGUE, Category, Code, Outcome
+from ztbulk.i18n import SOURCE, Translate, translator
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, REPORT_HTML, REPORT_JSON, Report
 from ztbulk.report.pages import PAGE_ROWS, shell, text, write_pages
 from ztbulk.report.status import failures
@@ -43,7 +44,6 @@ _KINDS = {
     Category.WARNING: "warning: the row still applied",
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-Translate = Callable[[str], str]
 SUMMARY = "{rows} data rows, {blank} blank"
 FAILURES_NOTE = ("Every rejected and skipped row is in errors.csv; a row with a warning only "
                  "(such as KME_CONFLICT) was still applied.")  # fmt: skip
@@ -212,7 +212,7 @@ def render_html(
     warned: pl.DataFrame | None = None,
     *,
     link: str | None = None,
-    lang: str = "en",
+    lang: str = SOURCE,
     _: Translate = _same,
 ) -> str:
     """The page; its lists of rows (and their further pages) only with the outputs in `out`;
@@ -233,9 +233,13 @@ def render_html(
     return shell(f"{text(title)}: {text(name)}", body, lang)
 
 
-def write_html(report: Report, out: Path, warned: pl.DataFrame | None = None) -> Path:
-    """report.html (and its further pages) in `out`, beside errors.csv and outcomes.parquet;
-    `warned`: the rows applied with a warning, with their identifier (`status.warned`)."""
+def write_html(
+    report: Report, out: Path, warned: pl.DataFrame | None = None, lang: str = SOURCE
+) -> Path:
+    """report.html (and its further pages) in `out`, beside errors.csv and outcomes.parquet,
+    in `lang`; `warned`: the rows applied with a warning, with their identifier
+    (`status.warned`)."""
     path = out / REPORT_HTML
-    path.write_text(render_html(report, out, warned), encoding="utf-8")
+    page = render_html(report, out, warned, lang=lang, _=translator(lang))
+    path.write_text(page, encoding="utf-8")
     return path

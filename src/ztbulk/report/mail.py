@@ -19,50 +19,66 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ztbulk.errors import TransientError
+from ztbulk.i18n import SOURCE, translator
 from ztbulk.report.html import render_html
 from ztbulk.report.model import REPORT_HTML, REPORT_JSON, SUMMARY_EML, Report
 from ztbulk.report.text import one_line
 
+# The e-mail's words, translated like the status page's (`i18n`); outcomes and codes stay.
+SUBJECT = "ztbulk import of {name}: {outcomes}"
+HEADLINE = "Import of {name} (job {job}): {rows} data rows."
+DETAILS_LINK = (
+    "Details: {link} (every failure and its reason; the link opens the status page without "
+    "signing in, for a limited time). The page is also attached (report.html)."
+)
+DETAILS_ATTACHED = (
+    "Details: the status page is attached (report.html), with every failure and its reason."
+)
+MAIL_MESSAGES = (SUBJECT, HEADLINE, DETAILS_LINK, DETAILS_ATTACHED)
+
 
 def build_message(
-    report: Report, sender: str = "ztbulk@localhost", link: str | None = None
-) -> EmailMessage:
-    """The summary e-mail; `link` (the status page's signed address, when the service's
-    address is known) becomes its "view details" button."""
-    job = report.job or {}
+    report: Report, sender: str = "ztbulk@localhost", link: str | None = None,
+    lang: str = SOURCE,
+) -> EmailMessage:  # fmt: skip
+    """The summary e-mail in `lang`; `link` (the status page's signed address, when the
+    service's address is known) becomes its "view details" button."""
+    job, _ = report.job or {}, translator(lang)
     name = one_line(report.file.name)  # data from the user: never a header break (issue 14)
     msg = EmailMessage()
-    msg["Subject"] = f"ztbulk import of {name}: " + ", ".join(
-        f"{n:,} {k}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])
-    )
+    counts = sorted(report.outcomes.items(), key=lambda kv: -kv[1])
+    outcomes = ", ".join(f"{n:,} {k}" for k, n in counts)
+    msg["Subject"] = _(SUBJECT).format(name=name, outcomes=outcomes)
     msg["From"] = one_line(sender)
     msg["To"] = one_line(str(job.get("user", "ztbulk@localhost")))
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     lines = [
-        f"Import of {name} (job {job.get('id', '-')}): {report.rows:,} data rows.",
+        _(HEADLINE).format(name=name, job=job.get("id", "-"), rows=f"{report.rows:,}"),
         "",
-        *[f"  {k:<10} {n:>12,}" for k, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])],
+        *[f"  {k:<10} {n:>12,}" for k, n in counts],
         "",
         *[f"  {i['code']}: {one_line(i['message'])}" for i in report.file_errors],
-        f"Details: {link} (every failure and its reason; the link opens the status page "
-        "without signing in, for a limited time). The page is also attached (report.html)."
-        if link
-        else "Details: the status page is attached (report.html), with every failure and its "
-        "reason.",
+        _(DETAILS_LINK).format(link=link) if link else _(DETAILS_ATTACHED),
     ]
     written = Path(report.out_dir) / REPORT_HTML  # finalize writes the page first
-    page = written.read_text(encoding="utf-8") if written.exists() else render_html(report)
+    page = (
+        written.read_text(encoding="utf-8")
+        if written.exists()
+        else render_html(report, lang=lang, _=_)
+    )
     msg.set_content("\n".join(lines) + "\n")
-    msg.add_alternative(render_html(report, link=link), subtype="html")
+    msg.add_alternative(render_html(report, link=link, lang=lang, _=_), subtype="html")
     msg.add_attachment(page.encode("utf-8"), maintype="text", subtype="html",
                        filename="report.html")  # fmt: skip
     return msg
 
 
-def write_summary_email(report: Report, out: Path, sender: str, link: str | None = None) -> Path:
+def write_summary_email(
+    report: Report, out: Path, sender: str, link: str | None = None, lang: str = SOURCE
+) -> Path:
     path = out / SUMMARY_EML
-    path.write_bytes(bytes(build_message(report, sender, link)))
+    path.write_bytes(bytes(build_message(report, sender, link, lang)))
     return path
 
 

@@ -1,25 +1,26 @@
-"""Render the code mask to text, vectorised: messages from the catalogue's templates."""
+"""Render the code mask to text, vectorised: messages from the catalogue's templates, in
+the run's language (`wording`)."""
 
 from __future__ import annotations
-
-import re
 
 import polars as pl
 
 from ztbulk.codes import CATALOGUE, ROW_CODES, Category, Code, codes_of
+from ztbulk.i18n import SOURCE
+from ztbulk.wording import ANOTHER_LINE, BLANK, PLACEHOLDER, template, word
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 WARNING_CODES = tuple(c for c in ROW_CODES if CATALOGUE[c].category is Category.WARNING)
 REJECTING_MASK = sum(
     1 << c.bit for c in ROW_CODES if c is not Code.DUPLICATE_ROW and c not in WARNING_CODES
 )
 SKIPPING_MASK = 1 << Code.DUPLICATE_ROW.bit
 # What a template says where the frame has no such column (only `dup_of` may be missing).
-FALLBACK = {"dup_of": "another line of the file"}
+FALLBACK = {"dup_of": ANOTHER_LINE}
 
 
-def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
-    """Each row's messages joined by spaces, in catalogue order; empty for a row without codes.
+def messages(frame: pl.DataFrame, masks: list[int], lang: str = SOURCE) -> pl.Series:
+    """Each row's messages in `lang` joined by spaces, in catalogue order; empty for a row
+    without codes.
 
     Needs `mask` and the canonical value columns (and `raw`) in the frame; `masks` are the
     distinct values of `mask` (the caller has them already). The rows are
@@ -32,11 +33,12 @@ def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
     # A duplicate found at resolution (one device reached by two identifiers) has no line
     # list of its own: its message says so in general words.
     missing = [
-        pl.lit(FALLBACK.get(n), pl.String).alias(n) for n in sorted(quoted - set(frame.columns))
+        pl.lit(word(FALLBACK[n], lang) if n in FALLBACK else None, pl.String).alias(n)
+        for n in sorted(quoted - set(frame.columns))
     ]
     rows = frame.with_columns(missing).select("mask", *sorted(quoted)).with_row_index("_row")
     filled = [
-        part.select("_row", message=_fill(int(mask)))
+        part.select("_row", message=_fill(int(mask), lang))
         for (mask,), part in rows.partition_by("mask", as_dict=True).items()
     ]
     if not filled:
@@ -45,21 +47,23 @@ def messages(frame: pl.DataFrame, masks: list[int]) -> pl.Series:
 
 
 def _quoted(code: Code) -> list[str]:
-    """The columns the code's template quotes, in order."""
-    return _PLACEHOLDER.findall(CATALOGUE[code].template)
+    """The columns the code's template quotes (in English's order: a translation has the
+    same ones)."""
+    return PLACEHOLDER.findall(CATALOGUE[code].template)
 
 
-def _fill(mask: int) -> pl.Expr:
+def _fill(mask: int, lang: str) -> pl.Expr:
     """The messages of the codes in `mask`, each template's `{column}` replaced by the row's
-    trimmed value (or `(blank)`)."""
+    trimmed value (or the blank word)."""
     formats: list[str] = []
     values: list[pl.Expr] = []
+    blank = word(BLANK, lang)
     for code in codes_of(mask):
-        template = CATALOGUE[code].template
-        formats.append(_PLACEHOLDER.sub("{}", template))
-        values += [pl.col(n).fill_null("(blank)") for n in _quoted(code)]
-    text = " ".join(formats)
-    return pl.format(text, *values) if values else pl.lit(text, pl.String)
+        text = template(code, lang)
+        formats.append(PLACEHOLDER.sub("{}", text))
+        values += [pl.col(n).fill_null(blank) for n in PLACEHOLDER.findall(text)]
+    joined = " ".join(formats)
+    return pl.format(joined, *values) if values else pl.lit(joined, pl.String)
 
 
 # The codes whose messages quote a value of the row.

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from ztbulk.closing import Closing
 from ztbulk.codes import ROW_CODES, Outcome, codes_of
 from ztbulk.frames import merge_by_line
+from ztbulk.i18n import SOURCE
 from ztbulk.parse.header import IGNORED_PREFIX
 from ztbulk.report.messages import REJECTING_MASK, SKIPPING_MASK, messages
 from ztbulk.report.model import ERRORS_CSV, OUTCOMES_PARQUET, REPORT_JSON, Failure, Report
@@ -51,9 +52,9 @@ def outcome_of(mask: int) -> Outcome:
     return Outcome.SKIPPED if mask & SKIPPING_MASK else Outcome.VALID
 
 
-def render(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add outcome, codes and message from `mask` (and the values the messages quote); a
-    frame with a `message` already (the native core's section 3 rows) keeps it.
+def render(frame: pl.DataFrame, lang: str = SOURCE) -> pl.DataFrame:
+    """Add outcome, codes and message (in `lang`) from `mask` (and the values the messages
+    quote); a frame with a `message` already (the native core's section 3 rows) keeps it.
 
     A chunk holds few distinct masks, so outcome and code list are made once per mask and
     joined, and messages are filled a mask at a time (`messages`): a frame needs only the
@@ -71,7 +72,7 @@ def render(frame: pl.DataFrame) -> pl.DataFrame:
     rendered = frame.join(table, on="mask", how="left", maintain_order="left")
     if "message" in frame.columns:  # written by the native core already
         return rendered
-    return rendered.with_columns(message=messages(frame, masks))
+    return rendered.with_columns(message=messages(frame, masks, lang))
 
 
 def with_every_cell(failing: pl.DataFrame, width: int, delimiter: str) -> pl.DataFrame:

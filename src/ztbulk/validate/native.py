@@ -22,14 +22,16 @@ import polars as pl
 import pyarrow as pa
 
 from ztbulk import _core
-from ztbulk.codes import ROW_CODES, Category, template_pieces
+from ztbulk.codes import ROW_CODES, Category
 from ztbulk.domain import Actor, Mode
 from ztbulk.errors import InternalError
+from ztbulk.i18n import SOURCE
 from ztbulk.parse.chunks import chunks
 from ztbulk.parse.config import ParseConfig
 from ztbulk.parse.header import Header
 from ztbulk.parse.reader import field_names
 from ztbulk.validate.rules import Rules
+from ztbulk.wording import BLANK, template_pieces, word
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,9 @@ class NativeBatch:
 
 
 def engine_for(
-    header: Header, rules: Rules, config: ParseConfig, *, values: bool = True
+    header: Header, rules: Rules, config: ParseConfig, *, values: bool = True, lang: str = SOURCE
 ) -> _core.Engine:
+    """The core for this file, writing failing rows' messages in `lang`."""
     return _core.Engine(
         delimiter=header.delimiter,
         width=header.width,
@@ -57,8 +60,9 @@ def engine_for(
         bits={code.value: code.bit for code in ROW_CODES},
         # Only section 3's codes are found in a chunk; their order is the messages' order.
         messages=[
-            (c.bit, template_pieces(c)) for c in ROW_CODES if c.info.category is Category.ROW
+            (c.bit, template_pieces(c, lang)) for c in ROW_CODES if c.info.category is Category.ROW
         ],
+        blank=word(BLANK, lang),
         valid_values=values,
     )
 
@@ -70,13 +74,14 @@ VIEW_BUDGET = 256 * 1024 * 1024
 
 
 def native_batches(
-    path: Path, header: Header, rules: Rules, config: ParseConfig, *, values: bool = True
-) -> Iterator[NativeBatch]:
+    path: Path, header: Header, rules: Rules, config: ParseConfig, *, values: bool = True,
+    lang: str = SOURCE,
+) -> Iterator[NativeBatch]:  # fmt: skip
     """Each chunk's rows; valid rows carry their values (f*) only when `values`, and always
-    their place in the stream (`start`, `len`)."""
+    their place in the stream (`start`, `len`); failing rows their message in `lang`."""
     chunk = max(1024, min(config.chunk_bytes, VIEW_BUDGET * 2 // (16 * max(header.width, 1))))
     config = dataclasses.replace(config, chunk_bytes=chunk)
-    engine = engine_for(header, rules, config, values=values)
+    engine = engine_for(header, rules, config, values=values, lang=lang)
     names = field_names(header.width)
 
     def parse(
@@ -100,7 +105,7 @@ class ReadBack:
 
     def __init__(self, stream: Path, header: Header, rules: Rules, config: ParseConfig) -> None:
         self.stream, self.header = stream, header
-        self.engine = engine_for(header, rules, config)
+        self.engine = engine_for(header, rules, config)  # valid rows only: no message is written
         self.eol = b"\r\n" if header.crlf else b"\n"
 
     def __call__(self, rows: pl.DataFrame) -> pl.DataFrame:
