@@ -31,7 +31,7 @@ from ztbulk.report.model import FileFacts, Report
 from ztbulk.report.outputs import RENDERED, render, with_every_cell
 from ztbulk.validate import Catalog, DuplicateFinder, Rules, validate_chunk
 from ztbulk.validate.duplicates import empty_duplicates
-from ztbulk.validate.native import ReadBack, native_batches
+from ztbulk.validate.native import ReadBack, native_chunks
 from ztbulk.validate.rules import FIELDS
 
 # Chunks the output writers take at a time (about 500k rows): Polars works a few
@@ -252,7 +252,7 @@ def _judged(
     the native one's valid rows have their stream places instead of values unless `values`,
     and its failing rows their messages in `lang` already)."""
     if config.engine == "native":
-        for b in native_batches(path, header, rules, config, values=values, lang=lang):
+        for b in native_chunks(path, header, rules, config, values=values, lang=lang):
             yield b.failing, b.valid, b.blank, b.bytes_read
         return
     for raw in RecordReader(path, header, config):

@@ -72,14 +72,7 @@ def finalize(ctx: Context, job_id: str) -> Report:
     )
     with timer("finalize"):
         write_outputs(report, out, names, groups)
-    report.timings.update(timer.seconds)
-    if folder.apply_times.exists():
-        seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
-        report.timings["apply"] = round(sum(seconds), 4)
-    report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
-    submitted = datetime.fromisoformat(spec.created_at)  # the ledger's: UTC, maybe unmarked
-    report.started_at = submitted.replace(tzinfo=submitted.tzinfo or UTC).isoformat()
-    report.finished_at = datetime.now(UTC).isoformat()
+    _times(report, timer, folder, spec.created_at)
     save_report(report, out)  # again, with every stage's time
     warned = status.warned(out) if (out / OUTCOMES_PARQUET).exists() else None
     if warned is not None and warned.height:
@@ -90,6 +83,18 @@ def finalize(ctx: Context, job_id: str) -> Report:
     with ctx.opener(spec.db) as reg:
         ledger.set_state(reg, job_id, JobState.DONE, folder, rows=report.rows)
     return report
+
+
+def _times(report: Report, timer: Timer, folder: JobFolder, created_at: str) -> None:
+    """Every stage's seconds (apply's from its batches' log), and when the job ran."""
+    report.timings.update(timer.seconds)
+    if folder.apply_times.exists():
+        seconds = [float(line.split()[1]) for line in folder.apply_times.read_text().splitlines()]
+        report.timings["apply"] = round(sum(seconds), 4)
+    report.timings["total"] = round(sum(v for k, v in report.timings.items() if k != "total"), 4)
+    submitted = datetime.fromisoformat(created_at)  # the ledger's: UTC, maybe unmarked
+    report.started_at = submitted.replace(tzinfo=submitted.tzinfo or UTC).isoformat()
+    report.finished_at = datetime.now(UTC).isoformat()
 
 
 def _status_link(ctx: Context, reg: Registry, job_id: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Parse stage: bytes on disk -> string-typed record batches with their line numbers."""
+"""Parse stage: bytes on disk -> string-typed records a chunk at a time, with their line numbers."""
 
 from ztbulk.parse.config import ParseConfig
 from ztbulk.parse.header import Header, read_header

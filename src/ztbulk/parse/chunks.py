@@ -44,16 +44,11 @@ def chunks(
             dropped = 0
             if skipping and not final:
                 block, dropped, skipping = _skip_to_line_end(block)
-            buf = carry + block
-            if not final:
-                cut = buf.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a chunk: read on, but keep little
-                    carry, more, skipping = _keep_start(buf, keep, skipping)
-                    offset += dropped + more
-                    continue
-                buf, carry = buf[:cut], buf[cut:]
-            else:
-                carry = b""
+            buf, carry = _whole_lines(carry + block, final)
+            if not buf and not final:  # one line longer than a chunk: read on, keep little
+                carry, more, skipping = _keep_start(carry, keep, skipping)
+                offset += dropped + more
+                continue
             offset += dropped
             if buf:
                 base = f.tell() - len(carry) - len(buf)
@@ -64,6 +59,14 @@ def chunks(
                 yield result, offset
             if final and not carry:
                 return
+
+
+def _whole_lines(buf: bytes, final: bool) -> tuple[bytes, bytes]:
+    """(the whole lines of `buf`, the rest carried to the next block); at the end, all."""
+    if final:
+        return buf, b""
+    cut = buf.rfind(b"\n") + 1
+    return buf[:cut], buf[cut:]
 
 
 def _keep_start(line: bytes, keep: int, skipping: bool) -> tuple[bytes, int, bool]:

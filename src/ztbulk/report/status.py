@@ -2,7 +2,7 @@
 (rejected and skipped) from errors.csv, which holds each one's original values and so its
 identifier, and the rows applied with a warning from outcomes.parquet.
 
-Both are read in batches, so the page costs memory in proportion to one page, not the file.
+Both are read a page at a time, so the page costs memory in proportion to one page, not the file.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Validate stage: SPEC sections 3 and 4 as columnar checks over parsed batches."""
+"""Validate stage: SPEC sections 3 and 4 as columnar checks over parsed chunks."""
 
 from ztbulk.validate.catalog import Catalog
 from ztbulk.validate.checks import CHECKS, luhn_valid, rule

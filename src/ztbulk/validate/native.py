@@ -1,6 +1,6 @@
 """The product path: the native core parses and judges each chunk in one pass.
 
-`native_batches` feeds the file's chunks (`parse.chunks`, the same byte loop as the
+`native_chunks` feeds the file's chunks (`parse.chunks`, the same byte loop as the
 reference reader: carry of open quoted records, too-long lines cut short) to
 `ztbulk._core.Engine`, which returns each chunk's valid and failing rows as Arrow buffers.
 They are wrapped without copying (`pyarrow.Array.from_buffers`; strings are Arrow string
@@ -73,7 +73,7 @@ def engine_for(
 VIEW_BUDGET = 256 * 1024 * 1024
 
 
-def native_batches(
+def native_chunks(
     path: Path, header: Header, rules: Rules, config: ParseConfig, *, values: bool = True,
     lang: str = SOURCE,
 ) -> Iterator[NativeBatch]:  # fmt: skip
