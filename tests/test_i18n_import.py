@@ -18,7 +18,7 @@ from ztbulk.cli import main
 from ztbulk.jobs import import_file, resume_job
 from ztbulk.jobs.folder import JobFolder
 from ztbulk.registry.db import Registry
-from ztbulk.registry.seed import OWNER, Seeded, seed
+from ztbulk.registry.seed import ADMIN, OWNER, Seeded, seed
 from ztbulk.settings import Settings
 
 HEADER = "modemtype,modemid,serial,model,manufacturer,profiletype,profileid"
@@ -123,3 +123,40 @@ def test_a_folder_without_a_language_or_with_an_unknown_one_is_english(tmp_path:
     assert folder.lang() == "en"
     folder.lang_file.write_text("fr", encoding="utf-8")
     assert folder.lang() == "fr"
+
+
+def test_the_users_language_is_their_jobs_unless_the_command_names_one(
+    tmp_path: Path, env: tuple[Path, Seeded, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Precedence: --lang, else the user's language (`user lang`), else ZTBULK_LANG."""
+    db, s, src, wrong = env
+    spool, base = tmp_path / "spool", ["--db", str(db), "--json"]
+    assert main(["user", "lang", OWNER, "fr", "--as", OWNER, *base]) == 0
+    listed = (capsys.readouterr(), main(["user", "list", "--as", OWNER, *base]))[1]
+    assert listed == 0 and {"email": OWNER, "role": "owner", "lang": "fr"} in json.loads(
+        capsys.readouterr().out
+    )
+    english = Settings(db=db, spool=spool, lang="en")
+    import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, settings=english,
+                out_dir=tmp_path / "theirs")  # fmt: skip
+    assert_french(tmp_path / "theirs", wrong)
+    import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, settings=english,
+                out_dir=tmp_path / "named", lang="en")  # fmt: skip
+    assert messages(tmp_path / "named")[3][1] == "No matching device in this account."
+    assert main(["user", "lang", OWNER, "default", "--as", OWNER, *base]) == 0
+    french = Settings(db=db, spool=spool, lang="fr")
+    import_file(src, actor="customer", account_id=s.customer_id, user=OWNER, settings=french,
+                out_dir=tmp_path / "env")  # fmt: skip
+    assert_french(tmp_path / "env", wrong)
+
+
+def test_only_the_owner_sets_another_users_language(
+    tmp_path: Path, env: tuple[Path, Seeded, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _s, _src, _wrong = env
+    base = ["--db", str(db)]
+    assert main(["user", "lang", OWNER, "fr", "--as", ADMIN, *base]) != 0
+    assert "owner" in capsys.readouterr().err
+    assert main(["user", "lang", ADMIN, "fr", "--as",
+                 ADMIN, *base]) == 0  # fmt: skip
+    assert main(["user", "lang", "nobody@customer.example", "fr", "--as", OWNER, *base]) != 0

@@ -58,9 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Read once, here: the library never reads the environment itself.
         args.settings = Settings.from_env(os.environ).with_options(
-            db=getattr(args, "db", None), spool=getattr(args, "spool", None),
-            lang=getattr(args, "lang", None),
-        )  # fmt: skip
+            db=getattr(args, "db", None), spool=getattr(args, "spool", None)
+        )
         done: int = args.handler(args)
         return done
     except ZtbulkError as exc:

@@ -67,7 +67,7 @@ def run_check(args: argparse.Namespace) -> int:
         out_dir=args.out,
         config=args.settings.parse,
         progress=bar,
-        lang=args.settings.lang,
+        lang=args.lang or args.settings.lang,
     )
     if bar is not None:
         bar.done()

@@ -102,6 +102,7 @@ def run_import(args: argparse.Namespace) -> int:
     result = import_file(
         args.file, actor=actor, account_id=account_id, user=args.user, settings=args.settings,
         out_dir=args.out, wait=args.wait, dry_run=args.dry_run, say=_say(bar), progress=bar,
+        lang=args.lang,
     )  # fmt: skip
     return _finish(result, args.json, bar)
 

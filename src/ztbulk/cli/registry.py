@@ -14,10 +14,11 @@ from typing import Any
 
 from ztbulk.cli.confirm import add_yes, confirm
 from ztbulk.domain import Actor
+from ztbulk.i18n import languages
 from ztbulk.registry.catalogs import fetch_catalog
 from ztbulk.registry.db import Registry
 from ztbulk.registry.seed import seed
-from ztbulk.registry.service import CONFIG_FIELDS, RegistryService
+from ztbulk.registry.service import CONFIG_FIELDS, DEFAULT_LANG, RegistryService
 from ztbulk.report.text import plain
 from ztbulk.validate import Catalog
 
@@ -132,6 +133,13 @@ def _user_parsers(b: _Builder) -> None:
     )
     p.add_argument("email")
     p.add_argument("role", choices=["owner", "admin"])
+    p = b.command(
+        users, "lang", lambda s, a: s.set_language(s.principal(a.user), a.email, a.lang),
+        user=True,
+    )  # fmt: skip
+    p.add_argument("email")
+    p.add_argument("lang", choices=[*languages(), DEFAULT_LANG],
+                   help="for their reports and e-mail ($ZTBULK_LANG by default)")  # fmt: skip
     p = b.command(
         users, "remove", lambda s, a: s.remove_user(s.principal(a.user), a.email), user=True,
         asks=lambda a: f"remove user {a.email} from the account",

@@ -73,8 +73,10 @@ async def _accept(
 ) -> JSONResponse:
     """Stream the body into the spool, submit the job, answer 202 with it. With an
     Idempotency-Key, a request that comes again gets the job of the first (its body unread).
-    The job writes its row messages and e-mail in the request's language (Accept-Language)."""
-    lang = negotiate(request.headers.get("accept-language"))
+    The job writes its row messages and e-mail in the request's language (Accept-Language),
+    else in the user's (`ztbulk user lang`)."""
+    accept = request.headers.get("accept-language")
+    lang = negotiate(accept) if accept else None
     if key is not None and (earlier := await run_in_threadpool(_reserve, rt, who, key)):
         return _accepted(await run_in_threadpool(_view, rt, who, earlier), replayed=True)
     try:
@@ -109,7 +111,9 @@ def _settle(rt: Runtime, who: Principal, key: str, job_id: str | None) -> None:
         settle_key(svc.reg, who.email, key, job_id)
 
 
-def _submit(rt: Runtime, who: Principal, received: Received, dry_run: bool, lang: str) -> str:
+def _submit(
+    rt: Runtime, who: Principal, received: Received, dry_run: bool, lang: str | None
+) -> str:
     result = import_file(
         received.path, actor=who.kind, account_id=who.account_id, user=who.email,
         settings=rt.settings, wait=False, dry_run=dry_run, runner=rt.runner,

@@ -15,6 +15,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import BrokerError, JobWaitingError, UsageError
+from ztbulk.i18n import known_language
 from ztbulk.ingest import Progress, plain_file_state
 from ztbulk.jobs import ledger
 from ztbulk.jobs.folder import UNFINISHED, JobFolder, JobState, write_spec
@@ -49,22 +50,23 @@ def import_file(
     and changes nothing. `runner` replaces the one the settings choose (the HTTP service's
     own workers); `upload` says `path` is already spooled and hashed (`ledger.submit`);
     `progress` follows the reading of the file when it is read here. The job's row messages,
-    report.html and summary.eml are in `lang` (default: the settings'), wherever and whenever
-    it runs."""
+    report.html and summary.eml are in `lang`, else the user's language, else the settings',
+    wherever and whenever it runs."""
     path, actor = Path(path), Actor(actor)
-    settings = (settings or Settings()).with_options(db=db, spool=spool, lang=lang)
+    settings = (settings or Settings()).with_options(db=db, spool=spool)
     runner = runner or runner_for(settings, say, progress)
     with runner.registry() as reg:
         svc = RegistryService(reg)
-        svc.require(svc.principal(user), actor, account_id, ANY_ROLE, "import files")
+        who = svc.principal(user)
+        svc.require(who, actor, account_id, ANY_ROLE, "import files")
+        lang = known_language(lang) if lang else who.lang or settings.lang
         plain_file_state(path)  # a FIFO, a device, a folder, an unreadable path: said now
         if not runner.background and wait and not dry_run:  # nobody else runs an earlier one
             _none_before(reg, actor, account_id)
         runner.check()  # a broker that cannot be reached: said before any job is made
-        out = Path(out_dir) if out_dir else None
         spec = ledger.submit(
-            reg, settings.spool, path, actor=actor, account_id=account_id, user=user, out_dir=out,
-            dry_run=dry_run, upload=upload, lang=settings.lang,
+            reg, settings.spool, path, actor=actor, account_id=account_id, user=user,
+            out_dir=Path(out_dir) if out_dir else None, dry_run=dry_run, upload=upload, lang=lang,
         )  # fmt: skip
         say(f"job {spec.id}: submitted ({spec.size:,} bytes)")
         if runner.background or wait:

@@ -31,6 +31,7 @@ class Principal:
     kind: Actor
     account_id: int
     role: Role
+    lang: str | None = None  # the user's language; None: the installation's
 
 
 class Access:
@@ -43,12 +44,12 @@ class Access:
 
     def principal(self, email: str) -> Principal:
         found = self.reg.one(
-            "SELECT email, account_kind, account_id, role FROM users WHERE email = ?",
+            "SELECT email, account_kind, account_id, role, lang FROM users WHERE email = ?",
             [check_email_or_usage(email)],
         )
         if found is None:
             raise PermissionDeniedError(f"{email} is not a user of this registry.")
-        return Principal(found[0], Actor(found[1]), int(found[2]), Role(found[3]))
+        return Principal(found[0], Actor(found[1]), int(found[2]), Role(found[3]), found[4])
 
     def require(
         self,

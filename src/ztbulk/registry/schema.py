@@ -183,5 +183,9 @@ V5 = [
     "CREATE TABLE secrets (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
+# Version 6: each user's language (#12): their jobs' row messages, status page and e-mail
+# (NULL: the installation's, ZTBULK_LANG).
+V6 = ["ALTER TABLE users ADD COLUMN lang VARCHAR"]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}
 SCHEMA_VERSION = max(MIGRATIONS)

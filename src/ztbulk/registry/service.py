@@ -15,6 +15,7 @@ from typing import Any
 
 from ztbulk.domain import Actor
 from ztbulk.errors import NotFoundError, UsageError
+from ztbulk.i18n import known_language
 from ztbulk.registry.access import (
     ANY_ROLE,
     CONFIG_FIELDS,
@@ -28,6 +29,8 @@ from ztbulk.registry.configs import ConfigurationOps
 from ztbulk.registry.devices import DeviceOps
 from ztbulk.registry.models import Role
 from ztbulk.registry.tokens import TokenOps
+
+DEFAULT_LANG = "default"  # a user without a language of their own: the installation's
 
 # What a customer account is made of, besides its users.
 _CUSTOMER_ROWS = (
@@ -143,11 +146,23 @@ class RegistryService(ConfigurationOps, DeviceOps, TokenOps):
         account = who.account_id if customer_id is None else customer_id
         self.require(who, who.kind, account, ANY_ROLE, "list users")
         rows = self.reg.all(
-            "SELECT email, role FROM users WHERE account_kind = ? AND account_id = ? "
+            "SELECT email, role, lang FROM users WHERE account_kind = ? AND account_id = ? "
             "ORDER BY email",
             [who.kind.value, account],
         )
-        return [{"email": r[0], "role": r[1]} for r in rows]
+        return [{"email": r[0], "role": r[1], "lang": r[2] or DEFAULT_LANG} for r in rows]
+
+    def set_language(self, who: Principal, email: str, lang: str) -> dict[str, Any]:
+        """A user's language (`default`: the installation's): their own, or any user's of
+        the account for its owner."""
+        email = check_email_or_usage(email)
+        if email != who.email:
+            self.require(who, who.kind, who.account_id, OWNER_ONLY, "set other users' language")
+        self._member(who, email)
+        chosen = None if lang == DEFAULT_LANG else known_language(lang)
+        with self.reg.transaction() as con:
+            con.execute("UPDATE users SET lang = ? WHERE email = ?", [chosen, email])
+        return {"email": email, "lang": lang}
 
     def _member(self, who: Principal, email: str) -> str:
         email = check_email_or_usage(email)
